@@ -1,0 +1,200 @@
+#!/usr/bin/env python3
+"""Benchmark pix2pix-studio against a PyTorch implementation of the reference, back to back.
+
+Runs `pix2pix-studio bench --json` for configs A-D, then the same configs in PyTorch with the
+reference's networks (junyanz/pytorch-CycleGAN-and-pix2pix: UnetGenerator, NLayerDiscriminator,
+Pix2PixModel.optimize_parameters, Adam 2e-4 / (0.5, 0.999)), and prints both with the ratios
+ours / reference. Each configuration runs in its own process so peak RSS is per configuration.
+
+    python3 scripts/bench_reference.py --binary target/release/pix2pix-studio [--configs A,B,C,D]
+
+Needs torch (CPU is enough). The project itself never needs Python.
+"""
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+CONFIGS = {  # name: (image size, num_downs, ngf = ndf)
+    "A": (256, 8, 64),
+    "B": (128, 7, 64),
+    "C": (128, 7, 32),
+    "D": (64, 6, 32),
+}
+
+
+def build_networks(num_downs, width):
+    """The reference's UnetGenerator (batch norm, dropout) and 70x70 NLayerDiscriminator."""
+    import torch.nn as nn
+
+    class Block(nn.Module):  # UnetSkipConnectionBlock, same module tree and key names
+        def __init__(self, outer, inner, input_nc=None, sub=None, outermost=False, innermost=False, dropout=False):
+            super().__init__()
+            self.outermost = outermost
+            input_nc = outer if input_nc is None else input_nc
+            down = nn.Conv2d(input_nc, inner, 4, 2, 1, bias=False)
+            if outermost:
+                up = nn.ConvTranspose2d(inner * 2, outer, 4, 2, 1)
+                model = [down, sub, nn.ReLU(True), up, nn.Tanh()]
+            elif innermost:
+                up = nn.ConvTranspose2d(inner, outer, 4, 2, 1, bias=False)
+                model = [nn.LeakyReLU(0.2, True), down, nn.ReLU(True), up, nn.BatchNorm2d(outer)]
+            else:
+                up = nn.ConvTranspose2d(inner * 2, outer, 4, 2, 1, bias=False)
+                model = [nn.LeakyReLU(0.2, True), down, nn.BatchNorm2d(inner), sub,
+                         nn.ReLU(True), up, nn.BatchNorm2d(outer)]
+                if dropout:
+                    model.append(nn.Dropout(0.5))
+            self.model = nn.Sequential(*model)
+
+        def forward(self, x):
+            if self.outermost:
+                return self.model(x)
+            import torch
+            return torch.cat([x, self.model(x)], 1)
+
+    class Unet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            block = Block(width * 8, width * 8, innermost=True)
+            for _ in range(num_downs - 5):
+                block = Block(width * 8, width * 8, sub=block, dropout=True)
+            block = Block(width * 4, width * 8, sub=block)
+            block = Block(width * 2, width * 4, sub=block)
+            block = Block(width, width * 2, sub=block)
+            self.model = Block(3, width, input_nc=3, sub=block, outermost=True)
+
+        def forward(self, x):
+            return self.model(x)
+
+    layers = [nn.Conv2d(6, width, 4, 2, 1), nn.LeakyReLU(0.2, True)]
+    mult = 1
+    for n in range(1, 3):
+        prev, mult = mult, min(2 ** n, 8)
+        layers += [nn.Conv2d(width * prev, width * mult, 4, 2, 1, bias=False),
+                   nn.BatchNorm2d(width * mult), nn.LeakyReLU(0.2, True)]
+    prev, mult = mult, min(2 ** 3, 8)
+    layers += [nn.Conv2d(width * prev, width * mult, 4, 1, 1, bias=False),
+               nn.BatchNorm2d(width * mult), nn.LeakyReLU(0.2, True),
+               nn.Conv2d(width * mult, 1, 4, 1, 1)]
+    disc = nn.Sequential(*layers)
+
+    def init(m):  # init_weights('normal', 0.02)
+        name = m.__class__.__name__
+        if hasattr(m, "weight") and ("Conv" in name):
+            nn.init.normal_(m.weight.data, 0.0, 0.02)
+            if m.bias is not None:
+                nn.init.constant_(m.bias.data, 0.0)
+        elif "BatchNorm2d" in name:
+            nn.init.normal_(m.weight.data, 1.0, 0.02)
+            nn.init.constant_(m.bias.data, 0.0)
+
+    gen = Unet()
+    gen.apply(init)
+    disc.apply(init)
+    return gen, disc
+
+
+def run_reference(name, warmup, iterations):
+    """One configuration in this process: training s/iter and generator inference."""
+    import torch
+    import torch.nn.functional as F
+
+    torch.set_num_threads(torch.get_num_threads())
+    size, num_downs, width = CONFIGS[name]
+    torch.manual_seed(0)
+    gen, disc = build_networks(num_downs, width)
+    opt_g = torch.optim.Adam(gen.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(disc.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    real_a = torch.rand(1, 3, size, size) * 2 - 1
+    real_b = torch.rand(1, 3, size, size) * 2 - 1
+    bce = torch.nn.BCEWithLogitsLoss()
+
+    def iteration():  # Pix2PixModel.optimize_parameters
+        fake_b = gen(real_a)
+        for p in disc.parameters():
+            p.requires_grad = True
+        opt_d.zero_grad()
+        pred_fake = disc(torch.cat((real_a, fake_b), 1).detach())
+        loss_d_fake = bce(pred_fake, torch.zeros_like(pred_fake))
+        pred_real = disc(torch.cat((real_a, real_b), 1))
+        loss_d_real = bce(pred_real, torch.ones_like(pred_real))
+        ((loss_d_fake + loss_d_real) * 0.5).backward()
+        opt_d.step()
+        for p in disc.parameters():
+            p.requires_grad = False
+        opt_g.zero_grad()
+        pred_fake = disc(torch.cat((real_a, fake_b), 1))
+        loss_g = bce(pred_fake, torch.ones_like(pred_fake)) + F.l1_loss(fake_b, real_b) * 100.0
+        loss_g.backward()
+        opt_g.step()
+
+    def median_time(work):
+        for _ in range(warmup):
+            work()
+        times = []
+        for _ in range(iterations):
+            start = time.perf_counter()
+            work()
+            times.append(time.perf_counter() - start)
+        return statistics.median(times)
+
+    train = median_time(iteration)
+    with torch.no_grad():
+        gen.eval()
+        infer_eval = median_time(lambda: gen(real_a))
+        gen.train()
+        infer_train_mode = median_time(lambda: gen(real_a))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+    return {"config": name, "train_secs_per_iter": train, "infer_eval_secs": infer_eval,
+            "infer_train_mode_secs": infer_train_mode, "peak_rss_bytes": peak}
+
+
+def run_ours(binary, name, warmup, iterations):
+    out = subprocess.run([binary, "--device", "cpu", "bench", "--json", "--configs", name,
+                          "--warmup", str(warmup), "--iterations", str(iterations)],
+                         check=True, capture_output=True, text=True).stdout
+    result = json.loads(out.strip().splitlines()[-1])
+    result["config"] = name
+    return result
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--binary", default="target/release/pix2pix-studio")
+    parser.add_argument("--configs", default="A,B,C,D")
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--iterations", type=int, default=10)
+    parser.add_argument("--only-reference", metavar="NAME", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.only_reference:
+        print(json.dumps(run_reference(args.only_reference, args.warmup, args.iterations)))
+        return
+    gib = 1 << 30
+    rows = []
+    for name in args.configs.split(","):
+        ours = run_ours(args.binary, name, args.warmup, args.iterations)
+        ref = json.loads(subprocess.run(
+            [sys.executable, __file__, "--only-reference", name, "--warmup", str(args.warmup),
+             "--iterations", str(args.iterations)],
+            check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
+        rows.append((name, ours, ref))
+        print(f"{name}: ours {ours['train_secs_per_iter']:.3f} s/iter, "
+              f"reference {ref['train_secs_per_iter']:.3f} s/iter", file=sys.stderr)
+    print("| cfg | train s/iter ours | reference | ratio | G infer eval ours | reference | ratio "
+          "| G infer train-mode ours | reference | ratio | peak RSS ours | reference | ratio |")
+    print("|" + " --- |" * 13)
+    for name, ours, ref in rows:
+        cells = [name]
+        for key in ("train_secs_per_iter", "infer_eval_secs", "infer_train_mode_secs"):
+            cells += [f"{ours[key]:.4f}", f"{ref[key]:.4f}", f"{ours[key] / ref[key]:.2f}"]
+        o, r = ours.get("peak_rss_bytes") or 0, ref["peak_rss_bytes"]
+        cells += [f"{o / gib:.2f} GiB", f"{r / gib:.2f} GiB", f"{o / r:.2f}"]
+        print("| " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()

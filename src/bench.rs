@@ -1,0 +1,253 @@
+//! The performance benchmark: training iterations and generator inference for the reference's
+//! configurations A–D, timed as the reference was (batch 1, median after warm-up), with the
+//! process's peak resident memory.
+
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::tensor::{Device, Distribution, Tensor};
+use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
+
+use crate::config::TrainingConfig;
+use crate::error::{Error, Result};
+use crate::model::{Dropout, NormMode, PatchDiscriminatorConfig, UnetGeneratorConfig};
+use crate::training::{TrainingState, train_step};
+
+/// One benchmark configuration, named as in the reference's table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BenchConfig {
+    /// Letter in the reference's table.
+    pub name: char,
+    /// Image side in pixels.
+    pub image_size_px: usize,
+    /// U-Net depth.
+    pub num_downs: usize,
+    /// Generator and discriminator width (ngf = ndf).
+    pub width: usize,
+}
+
+/// The reference's configurations A–D.
+pub const CONFIGS: [BenchConfig; 4] = [
+    BenchConfig {
+        name: 'A',
+        image_size_px: 256,
+        num_downs: 8,
+        width: 64,
+    },
+    BenchConfig {
+        name: 'B',
+        image_size_px: 128,
+        num_downs: 7,
+        width: 64,
+    },
+    BenchConfig {
+        name: 'C',
+        image_size_px: 128,
+        num_downs: 7,
+        width: 32,
+    },
+    BenchConfig {
+        name: 'D',
+        image_size_px: 64,
+        num_downs: 6,
+        width: 32,
+    },
+];
+
+/// The reference's timings on this kind of machine (PyTorch 2.15 CPU, 2 threads), s/iter.
+pub fn reference_secs_per_iter(name: char) -> Option<f64> {
+    match name {
+        'A' => Some(1.00),
+        'B' => Some(0.55),
+        'C' => Some(0.14),
+        'D' => Some(0.085),
+        _ => None,
+    }
+}
+
+impl BenchConfig {
+    /// Looks a configuration up by its letter.
+    pub fn by_name(name: char) -> Option<Self> {
+        CONFIGS
+            .iter()
+            .copied()
+            .find(|c| c.name.eq_ignore_ascii_case(&name))
+    }
+
+    /// The training configuration it stands for: the reference's defaults at this size.
+    pub fn training_config(&self) -> TrainingConfig {
+        TrainingConfig::new(
+            UnetGeneratorConfig::new()
+                .with_num_downs(self.num_downs)
+                .with_ngf(self.width),
+            PatchDiscriminatorConfig::new().with_ndf(self.width),
+        )
+    }
+}
+
+/// Timings of one configuration.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BenchResult {
+    /// The configuration.
+    pub config: BenchConfig,
+    /// Median seconds per training iteration (G forward, D update, G update).
+    pub train_secs_per_iter: f64,
+    /// Median seconds of one generator forward with running statistics and no dropout.
+    pub infer_eval_secs: f64,
+    /// Median seconds of one generator forward with batch statistics and dropout (the
+    /// reference's default test mode).
+    pub infer_train_mode_secs: f64,
+    /// Peak resident memory of the process after the run, in bytes (Linux only).
+    pub peak_rss_bytes: Option<u64>,
+    /// Generator parameters.
+    pub generator_params: usize,
+    /// Discriminator parameters.
+    pub discriminator_params: usize,
+}
+
+/// How many iterations to time.
+#[derive(Clone, Copy, Debug)]
+pub struct BenchOptions {
+    /// Untimed iterations first.
+    pub warmup: usize,
+    /// Timed iterations (the median is reported).
+    pub iterations: usize,
+}
+
+/// Runs the training and inference benchmark of `config` on `device`.
+pub fn run(config: BenchConfig, device: &Device, options: BenchOptions) -> Result<BenchResult> {
+    let training = config.training_config();
+    let mut state = TrainingState::new(&training, device)?;
+    let shape = [1, 3, config.image_size_px, config.image_size_px];
+    let random =
+        |device: &Device| Tensor::<4>::random(shape, Distribution::Uniform(-1.0, 1.0), device);
+    let input = random(&state.device);
+    let target = random(&state.device);
+
+    let train = time_median(options, || {
+        let losses = train_step(
+            &mut state,
+            input.clone(),
+            target.clone(),
+            training.learning_rate,
+        )?;
+        if losses.is_finite() {
+            Ok(())
+        } else {
+            Err(Error::NonFinite(format!("benchmark losses {losses:?}")))
+        }
+    })?;
+
+    let generator = state.generator.valid();
+    let plain_device = device.clone().inner();
+    let input = random(&plain_device);
+    let sync = |output: Tensor<4>| {
+        // Reading one value forces the whole forward to finish on asynchronous devices.
+        output
+            .slice([0..1, 0..1, 0..1, 0..1])
+            .try_into_data()
+            .map(|_| ())
+            .map_err(|err| Error::Backend(format!("{err:?}")))
+    };
+    let infer_eval = time_median(options, || {
+        sync(generator.forward(input.clone(), NormMode::RunningStats, Dropout::Off)?)
+    })?;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    let infer_train_mode = time_median(options, || {
+        let masks = generator.sample_dropout_masks(shape, &mut rng, &plain_device);
+        sync(generator.forward(input.clone(), NormMode::BatchStats, Dropout::Masks(&masks))?)
+    })?;
+
+    Ok(BenchResult {
+        config,
+        train_secs_per_iter: train,
+        infer_eval_secs: infer_eval,
+        infer_train_mode_secs: infer_train_mode,
+        peak_rss_bytes: peak_rss_bytes(),
+        generator_params: generator.num_params(),
+        discriminator_params: state.discriminator.num_params(),
+    })
+}
+
+/// Runs `work` `warmup` times untimed, then `iterations` times timed; returns the median.
+fn time_median(options: BenchOptions, mut work: impl FnMut() -> Result<()>) -> Result<f64> {
+    for _ in 0..options.warmup {
+        work()?;
+    }
+    let mut times = Vec::with_capacity(options.iterations);
+    for _ in 0..options.iterations.max(1) {
+        let start = Instant::now();
+        work()?;
+        times.push(start.elapsed().as_secs_f64());
+    }
+    Ok(median(&mut times))
+}
+
+/// The median of `values` (mean of the middle two for an even count).
+pub fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    match n {
+        0 => f64::NAN,
+        _ if n % 2 == 1 => values[n / 2],
+        _ => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
+}
+
+/// The process's peak resident set size (`VmHWM`), where the OS reports it.
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// The table the `bench` command prints, with the reference's published timings beside ours.
+pub fn format_table(results: &[BenchResult]) -> String {
+    let mut table = String::from(
+        "| cfg | input | generator | ngf/ndf | s / iter | ref s / iter | ratio | G infer eval | G infer train-mode | peak RSS |\n\
+         | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
+    );
+    for r in results {
+        let c = r.config;
+        let reference = reference_secs_per_iter(c.name);
+        let ratio = reference.map_or("-".into(), |s| format!("{:.2}", r.train_secs_per_iter / s));
+        let rss = r.peak_rss_bytes.map_or("-".into(), |b| {
+            format!("{:.2} GiB", b as f64 / (1u64 << 30) as f64)
+        });
+        table.push_str(&format!(
+            "| {} | {} | U-Net num_downs {} | {}/{} | {:.3} | {} | {} | {:.4} s | {:.4} s | {} |\n",
+            c.name,
+            c.image_size_px,
+            c.num_downs,
+            c.width,
+            c.width,
+            r.train_secs_per_iter,
+            reference.map_or("-".into(), |s| format!("{s:.3}")),
+            ratio,
+            r.infer_eval_secs,
+            r.infer_train_mode_secs,
+            rss,
+        ));
+    }
+    table
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_of_odd_and_even() {
+        assert_eq!(median(&mut [3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&mut [4.0, 1.0, 2.0, 3.0]), 2.5);
+    }
+
+    #[test]
+    fn configs_match_the_reference_table() {
+        let a = BenchConfig::by_name('a').unwrap();
+        assert_eq!((a.image_size_px, a.num_downs, a.width), (256, 8, 64));
+        assert!(BenchConfig::by_name('E').is_none());
+    }
+}

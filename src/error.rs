@@ -1,0 +1,97 @@
+//! The library's error type: every failure a user can cause, with the file or value at fault.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in the library. Each variant names what it is about (a file, a
+/// weight key, a size) so the message alone tells the user what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A model or training option is out of range.
+    #[error("invalid configuration: {0}")]
+    InvalidConfig(String),
+
+    /// An image does not fit the network (wrong channels or a size it cannot halve often enough).
+    #[error("input of shape {found:?} does not fit this network: {reason}")]
+    InputShape {
+        /// The shape that was given, `[batch, channels, height, width]`.
+        found: [usize; 4],
+        /// What the network needs instead.
+        reason: String,
+    },
+
+    /// A file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+
+    /// A weight file is not a readable state dict.
+    #[error("{}: not a readable PyTorch state dict: {reason}", path.display())]
+    WeightFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// A weight file lacks a key the architecture needs.
+    #[error("{}: missing key `{key}` (expected shape {expected:?}); is this the right architecture?", path.display())]
+    MissingKey {
+        /// The file.
+        path: PathBuf,
+        /// The reference's key name.
+        key: String,
+        /// The shape the architecture needs.
+        expected: Vec<usize>,
+    },
+
+    /// A weight file holds a tensor of the wrong shape.
+    #[error("{}: key `{key}` has shape {found:?}, the architecture expects {expected:?} (another width, depth or channel count?)", path.display())]
+    ShapeMismatch {
+        /// The file.
+        path: PathBuf,
+        /// The reference's key name.
+        key: String,
+        /// The shape the architecture needs.
+        expected: Vec<usize>,
+        /// The shape in the file.
+        found: Vec<usize>,
+    },
+
+    /// A weight file holds keys the architecture does not have.
+    #[error("{}: {} unexpected key(s), first `{}`: the file is for another architecture", path.display(), keys.len(), keys.first().map(String::as_str).unwrap_or(""))]
+    UnexpectedKeys {
+        /// The file.
+        path: PathBuf,
+        /// The keys without a place in the architecture.
+        keys: Vec<String>,
+    },
+
+    /// The requested compute device cannot be used.
+    #[error("device: {0}")]
+    Device(String),
+
+    /// A tensor held NaN or infinity where a number was needed.
+    #[error("non-finite value in {0}")]
+    NonFinite(String),
+
+    /// The backend failed to run an operation or read a result back.
+    #[error("backend: {0}")]
+    Backend(String),
+}
+
+/// The library's result type.
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    /// An [`Error::Io`] for `path`.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

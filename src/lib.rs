@@ -1,0 +1,20 @@
+//! pix2pix-studio: image-to-image translation with conditional GANs (Isola et al., CVPR 2017),
+//! faithful to the reference PyTorch implementation, on burn.
+//!
+//! - [`model`]: the U-Net generator and PatchGAN discriminator, and PyTorch weight interop.
+//! - [`training`]: the losses, PyTorch-exact Adam and one training step.
+//! - [`config`]: the training configuration.
+//! - [`device`]: choosing a GPU (wgpu) or the CPU (flex).
+//! - [`bench`]: the performance benchmark behind `pix2pix-studio bench`.
+//! - [`app`]: the desktop GUI (eframe/egui).
+
+pub mod app;
+pub mod bench;
+pub mod config;
+pub mod device;
+pub mod error;
+pub mod fs;
+pub mod model;
+pub mod training;
+
+pub use error::{Error, Result};

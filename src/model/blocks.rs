@@ -1,0 +1,277 @@
+//! The layers both networks are built from: 4×4 convolutions, transposed convolutions and the
+//! normalisation layers, with PyTorch's weight layout and BatchNorm semantics.
+//!
+//! These are written here rather than taken from `burn::nn` because the reference's exact
+//! behaviour is the point: PyTorch's `running_var` update uses the *unbiased* batch variance
+//! (burn's `BatchNorm` stores the biased one), `num_batches_tracked` must exist for a state dict
+//! to load in PyTorch, and whether a forward pass uses batch or running statistics has to be an
+//! explicit argument (burn decides it from the device). The convolutions themselves are burn's.
+
+use burn::module::{Module, Param, RunningState};
+use burn::tensor::Tensor;
+use burn::tensor::module::{batch_norm, batch_norm_train, conv_transpose2d, conv2d};
+use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
+use serde::{Deserialize, Serialize};
+
+use super::init::WeightInit;
+
+/// Kernel size of every convolution in both networks.
+pub const KERNEL: usize = 4;
+/// BatchNorm / InstanceNorm epsilon (PyTorch's default).
+pub const NORM_EPS: f64 = 1e-5;
+/// BatchNorm momentum for the running statistics (PyTorch's default).
+pub const NORM_MOMENTUM: f64 = 0.1;
+/// Negative slope of every LeakyReLU in both networks.
+pub const LEAKY_SLOPE: f64 = 0.2;
+
+/// The normalisation layer the networks use (the reference's `--norm`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum NormKind {
+    /// BatchNorm2d with learned scale and shift and running statistics (the reference default).
+    #[default]
+    Batch,
+    /// InstanceNorm2d without parameters; convolutions then carry a bias, as in the reference.
+    Instance,
+    /// No normalisation (the reference's `none`: convolutions stay without bias).
+    None,
+}
+
+impl NormKind {
+    /// Whether convolutions followed by this norm have a bias: the reference's
+    /// `use_bias = norm_layer == InstanceNorm2d`.
+    pub fn conv_bias(self) -> bool {
+        self == NormKind::Instance
+    }
+}
+
+/// How BatchNorm layers normalise in one forward pass. Instance norm always uses the image's own
+/// statistics and ignores this.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NormMode {
+    /// A training step: batch statistics, and the running statistics move (momentum 0.1).
+    Train,
+    /// The batch's own statistics without touching the running ones: the reference's default
+    /// behaviour at test time (it never calls `eval()` unless `--eval`).
+    BatchStats,
+    /// The stored running statistics: PyTorch's `eval()`, the reference's `--eval`.
+    RunningStats,
+}
+
+/// A 2D convolution, weight `[out, in, k, k]` as in PyTorch (4×4 with padding 1 everywhere but
+/// in PixelGAN's 1×1 layers).
+#[derive(Module, Debug)]
+pub struct Conv {
+    /// `[out_channels, in_channels, 4, 4]`.
+    pub weight: Param<Tensor<4>>,
+    /// `[out_channels]`, where the reference has one.
+    pub bias: Option<Param<Tensor<1>>>,
+    #[module(skip)]
+    stride: usize,
+    #[module(skip)]
+    padding: usize,
+}
+
+impl Conv {
+    /// A convolution from its weights.
+    pub fn new(weight: Tensor<4>, bias: Option<Tensor<1>>, stride: usize, padding: usize) -> Self {
+        Self {
+            weight: Param::from_tensor(weight),
+            bias: bias.map(Param::from_tensor),
+            stride,
+            padding,
+        }
+    }
+
+    /// Applies the convolution: `[B, in, H, W]` -> `[B, out, H', W']`.
+    pub fn forward(&self, input: Tensor<4>) -> Tensor<4> {
+        let options = ConvOptions::new([self.stride; 2], [self.padding; 2], [1, 1], 1);
+        conv2d(
+            input,
+            self.weight.val(),
+            self.bias.as_ref().map(Param::val),
+            options,
+        )
+    }
+}
+
+/// A stride-2 transposed convolution with a 4×4 kernel and padding 1 (doubles H and W), weight
+/// `[in, out, 4, 4]` as in PyTorch.
+#[derive(Module, Debug)]
+pub struct ConvTranspose {
+    /// `[in_channels, out_channels, 4, 4]`.
+    pub weight: Param<Tensor<4>>,
+    /// `[out_channels]`, where the reference has one.
+    pub bias: Option<Param<Tensor<1>>>,
+}
+
+impl ConvTranspose {
+    /// A transposed convolution from its weights.
+    pub fn new(weight: Tensor<4>, bias: Option<Tensor<1>>) -> Self {
+        Self {
+            weight: Param::from_tensor(weight),
+            bias: bias.map(Param::from_tensor),
+        }
+    }
+
+    /// Applies it: `[B, in, H, W]` -> `[B, out, 2H, 2W]`.
+    pub fn forward(&self, input: Tensor<4>) -> Tensor<4> {
+        let options = ConvTransposeOptions::new([2, 2], [1, 1], [0, 0], [1, 1], 1);
+        conv_transpose2d(
+            input,
+            self.weight.val(),
+            self.bias.as_ref().map(Param::val),
+            options,
+        )
+    }
+}
+
+/// PyTorch's `BatchNorm2d(affine=True, track_running_stats=True)`.
+#[derive(Module, Debug)]
+pub struct BatchNorm2d {
+    /// Scale, `weight` in PyTorch.
+    pub gamma: Param<Tensor<1>>,
+    /// Shift, `bias` in PyTorch.
+    pub beta: Param<Tensor<1>>,
+    /// Running mean.
+    pub running_mean: RunningState<Tensor<1>>,
+    /// Running variance (unbiased, as PyTorch stores it).
+    pub running_var: RunningState<Tensor<1>>,
+    /// PyTorch's `num_batches_tracked`, kept as a one-element float so it lives on the device
+    /// beside the statistics and costs no read-back; written back as int64 on export.
+    pub num_batches_tracked: RunningState<Tensor<1>>,
+}
+
+impl BatchNorm2d {
+    /// A BatchNorm from its parameters and statistics.
+    pub fn new(
+        gamma: Tensor<1>,
+        beta: Tensor<1>,
+        running_mean: Tensor<1>,
+        running_var: Tensor<1>,
+        num_batches_tracked: Tensor<1>,
+    ) -> Self {
+        Self {
+            gamma: Param::from_tensor(gamma),
+            beta: Param::from_tensor(beta),
+            running_mean: RunningState::new(running_mean),
+            running_var: RunningState::new(running_var),
+            num_batches_tracked: RunningState::new(num_batches_tracked),
+        }
+    }
+
+    /// Normalises `[B, C, H, W]` per channel as `mode` says.
+    pub fn forward(&self, input: Tensor<4>, mode: NormMode) -> Tensor<4> {
+        let device = input.device();
+        match mode {
+            NormMode::RunningStats => batch_norm(
+                input,
+                self.gamma.val(),
+                self.beta.val(),
+                self.running_mean.value().to_device(&device),
+                self.running_var.value().to_device(&device),
+                NORM_EPS,
+            ),
+            NormMode::BatchStats => {
+                batch_norm_train(input, self.gamma.val(), self.beta.val(), NORM_EPS).output
+            }
+            NormMode::Train => {
+                let [batch, _, height, width] = input.dims();
+                let samples = (batch * height * width) as f64;
+                let result = batch_norm_train(input, self.gamma.val(), self.beta.val(), NORM_EPS);
+                // PyTorch normalises with the biased variance but tracks the unbiased one.
+                let unbiased = if samples > 1.0 {
+                    samples / (samples - 1.0)
+                } else {
+                    1.0
+                };
+                let mean = self.running_mean.value_sync().to_device(&device);
+                let var = self.running_var.value_sync().to_device(&device);
+                let count = self.num_batches_tracked.value_sync().to_device(&device);
+                let momentum = NORM_MOMENTUM;
+                self.running_mean.update(
+                    mean.mul_scalar(1.0 - momentum)
+                        .add(result.mean.detach().mul_scalar(momentum))
+                        .detach(),
+                );
+                self.running_var.update(
+                    var.mul_scalar(1.0 - momentum)
+                        .add(result.variance.detach().mul_scalar(momentum * unbiased))
+                        .detach(),
+                );
+                self.num_batches_tracked
+                    .update(count.add_scalar(1.0).detach());
+                result.output
+            }
+        }
+    }
+}
+
+/// A normalisation layer: BatchNorm, parameter-free InstanceNorm, or nothing.
+#[derive(Module, Debug)]
+pub struct Norm2d {
+    /// The BatchNorm, when the kind is [`NormKind::Batch`].
+    pub batch: Option<BatchNorm2d>,
+    #[module(skip)]
+    instance: bool,
+}
+
+impl Norm2d {
+    /// A freshly initialised norm of `kind` where the reference has a norm layer of `channels`
+    /// (`Some`), or no layer at all (`None`).
+    pub fn init(kind: NormKind, channels: Option<usize>, init: &mut WeightInit) -> Self {
+        match (kind, channels) {
+            (NormKind::Batch, Some(c)) => Self::batch(BatchNorm2d::new(
+                init.norm_scale(c),
+                init.zeros(c),
+                init.zeros(c),
+                init.full(c, 1.0),
+                init.zeros(1),
+            )),
+            (NormKind::Instance, Some(_)) => Self::parameter_free(true),
+            _ => Self::identity(),
+        }
+    }
+
+    /// A BatchNorm layer.
+    pub fn batch(batch_norm: BatchNorm2d) -> Self {
+        Self {
+            batch: Some(batch_norm),
+            instance: false,
+        }
+    }
+
+    /// InstanceNorm (`true`) or no normalisation (`false`).
+    pub fn parameter_free(instance: bool) -> Self {
+        Self {
+            batch: None,
+            instance,
+        }
+    }
+
+    /// No normalisation.
+    pub fn identity() -> Self {
+        Self::parameter_free(false)
+    }
+
+    /// Normalises `[B, C, H, W]`.
+    pub fn forward(&self, input: Tensor<4>, mode: NormMode) -> Tensor<4> {
+        match (&self.batch, self.instance) {
+            (Some(batch_norm), _) => batch_norm.forward(input, mode),
+            (None, true) => instance_norm(input),
+            (None, false) => input,
+        }
+    }
+}
+
+/// `InstanceNorm2d(affine=False)`: each image and channel normalised by its own mean and biased
+/// variance.
+fn instance_norm(input: Tensor<4>) -> Tensor<4> {
+    let [batch, channels, height, width] = input.dims();
+    let flat = input.reshape([batch, channels, height * width]); // [B, C, HW]
+    let (var, mean) = flat.clone().var_mean_bias(2); // [B, C, 1] each
+    flat.sub(mean)
+        .div(var.add_scalar(NORM_EPS).sqrt())
+        .reshape([batch, channels, height, width])
+}

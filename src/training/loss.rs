@@ -1,0 +1,73 @@
+//! The pix2pix losses: the adversarial term on PatchGAN logits and the L1 reconstruction term.
+
+use burn::tensor::Tensor;
+use burn::tensor::activation::relu;
+
+use crate::config::GanMode;
+
+/// The GAN loss of `logits` (any shape) against the label real (1) or fake (0), averaged over
+/// every patch: BCE-with-logits for [`GanMode::Vanilla`], squared error for [`GanMode::Lsgan`].
+/// Returns a one-element tensor; [`GanMode::Off`] gives zero.
+pub fn gan_loss<const D: usize>(logits: Tensor<D>, real: bool, mode: GanMode) -> Tensor<1> {
+    match mode {
+        GanMode::Vanilla => {
+            // BCE(x, z) = softplus(x) for z = 0 and softplus(-x) for z = 1, written in the
+            // overflow-free form max(±x, 0) + log(1 + exp(-|x|)).
+            let signed = if real {
+                logits.clone().neg()
+            } else {
+                logits.clone()
+            };
+            let tail = logits.abs().neg().exp().log1p();
+            relu(signed).add(tail).mean()
+        }
+        GanMode::Lsgan => {
+            let label = if real { 1.0 } else { 0.0 };
+            logits.sub_scalar(label).square().mean()
+        }
+        GanMode::Off => Tensor::zeros([1], &logits.device()),
+    }
+}
+
+/// Mean absolute difference between the generated and the target image.
+pub fn l1_loss(generated: Tensor<4>, target: Tensor<4>) -> Tensor<1> {
+    generated.sub(target).abs().mean()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::Device;
+
+    fn value(t: Tensor<1>) -> f32 {
+        t.into_data().try_to_vec::<f32>().unwrap()[0]
+    }
+
+    #[test]
+    fn bce_matches_the_closed_form() {
+        let device = Device::flex();
+        let logits = Tensor::<1>::from_floats([-30.0, -1.0, 0.0, 2.0, 40.0], &device);
+        let sigmoid = |x: f64| 1.0 / (1.0 + (-x).exp());
+        let xs = [-30.0f64, -1.0, 0.0, 2.0, 40.0];
+        // -log(sigmoid(x)) computed stably as softplus(-x)
+        let softplus = |x: f64| x.max(0.0) + (-x.abs()).exp().ln_1p();
+        let real: f64 = xs.iter().map(|&x| softplus(-x)).sum::<f64>() / 5.0;
+        let fake: f64 = xs.iter().map(|&x| softplus(x)).sum::<f64>() / 5.0;
+        assert!((sigmoid(0.0) - 0.5).abs() < 1e-12);
+        let got_real = value(gan_loss(logits.clone(), true, GanMode::Vanilla)) as f64;
+        let got_fake = value(gan_loss(logits, false, GanMode::Vanilla)) as f64;
+        assert!((got_real - real).abs() < 1e-5, "{got_real} vs {real}");
+        assert!((got_fake - fake).abs() < 1e-5, "{got_fake} vs {fake}");
+    }
+
+    #[test]
+    fn lsgan_and_l1() {
+        let device = Device::flex();
+        let logits = Tensor::<1>::from_floats([0.0, 2.0], &device);
+        assert!((value(gan_loss(logits.clone(), true, GanMode::Lsgan)) - 1.0).abs() < 1e-6);
+        assert!((value(gan_loss(logits, false, GanMode::Lsgan)) - 2.0).abs() < 1e-6);
+        let a = Tensor::<4>::from_floats([[[[1.0, -1.0]]]], &device);
+        let b = Tensor::<4>::from_floats([[[[0.5, 1.0]]]], &device);
+        assert!((value(l1_loss(a, b)) - 1.25).abs() < 1e-6);
+    }
+}

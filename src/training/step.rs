@@ -1,0 +1,163 @@
+//! One pix2pix training iteration, in the reference's order: generator forward, discriminator
+//! update, then the generator update against the already-updated discriminator.
+
+use burn::module::Module;
+use burn::optim::GradientsParams;
+use burn::tensor::Tensor;
+
+use super::loss::{gan_loss, l1_loss};
+use super::state::TrainingState;
+use crate::config::GanMode;
+use crate::error::{Error, Result};
+use crate::model::{Dropout, NormMode, PatchDiscriminator, UnetGenerator};
+
+/// The four losses of one step, as the reference logs them.
+#[derive(Clone, Copy, Debug, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct StepLosses {
+    /// Generator's adversarial loss: D should call its output real.
+    pub g_gan: f32,
+    /// Generator's L1 loss, already multiplied by lambda (as the reference reports it).
+    pub g_l1: f32,
+    /// Discriminator's loss on real pairs.
+    pub d_real: f32,
+    /// Discriminator's loss on generated pairs.
+    pub d_fake: f32,
+}
+
+impl StepLosses {
+    /// Whether every loss is a finite number.
+    pub fn is_finite(&self) -> bool {
+        [self.g_gan, self.g_l1, self.d_real, self.d_fake]
+            .iter()
+            .all(|v| v.is_finite())
+    }
+}
+
+/// Trains both networks on one batch (`input` and `target` `[B, C, H, W]` in `[-1, 1]`, on the
+/// state's device) with learning rate `learning_rate`, and returns the losses, read back from
+/// the device in a single transfer.
+pub fn train_step(
+    state: &mut TrainingState,
+    input: Tensor<4>,
+    target: Tensor<4>,
+    learning_rate: f64,
+) -> Result<StepLosses> {
+    let device = state.device.clone();
+    let input = input.to_device(&device);
+    let target = target.to_device(&device);
+    if input.dims()[0] != target.dims()[0] || input.dims()[2..] != target.dims()[2..] {
+        return Err(Error::InputShape {
+            found: target.dims(),
+            reason: format!("the target does not match the input {:?}", input.dims()),
+        });
+    }
+    let masks = state
+        .generator
+        .sample_dropout_masks(input.dims(), &mut state.dropout_rng, &device);
+    let generated =
+        state
+            .generator
+            .forward(input.clone(), NormMode::Train, Dropout::Masks(&masks))?;
+
+    let (d_real, d_fake) = if state.config.gan_mode == GanMode::Off {
+        (Tensor::zeros([1], &device), Tensor::zeros([1], &device))
+    } else {
+        discriminator_step(
+            state,
+            &input,
+            &target,
+            generated.clone().detach(),
+            learning_rate,
+        )?
+    };
+    let (g_gan, g_l1) = generator_step(state, input, target, generated, learning_rate)?;
+    state.steps += 1;
+
+    let losses = Tensor::cat(vec![g_gan, g_l1, d_real, d_fake], 0) // [4]
+        .try_into_data()
+        .map_err(|err| Error::Backend(format!("reading the losses: {err:?}")))?
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .map_err(|err| Error::Backend(format!("reading the losses: {err:?}")))?;
+    match losses[..] {
+        [g_gan, g_l1, d_real, d_fake] => Ok(StepLosses {
+            g_gan,
+            g_l1,
+            d_real,
+            d_fake,
+        }),
+        _ => Err(Error::Backend(format!(
+            "expected 4 losses, got {}",
+            losses.len()
+        ))),
+    }
+}
+
+/// Updates D on one real and one generated pair, each in its own forward pass (so each gets
+/// its own batch statistics), with loss 0.5 · (BCE(real, 1) + BCE(fake, 0)). Returns the two
+/// losses, detached.
+fn discriminator_step(
+    state: &mut TrainingState,
+    input: &Tensor<4>,
+    target: &Tensor<4>,
+    generated: Tensor<4>,
+    learning_rate: f64,
+) -> Result<(Tensor<1>, Tensor<1>)> {
+    let mode = state.config.gan_mode;
+    let discriminator = &state.discriminator;
+    let logits_fake = discriminator.forward_pair(input.clone(), generated, NormMode::Train)?;
+    let loss_fake = gan_loss(logits_fake, false, mode);
+    let logits_real = discriminator.forward_pair(input.clone(), target.clone(), NormMode::Train)?;
+    let loss_real = gan_loss(logits_real, true, mode);
+    let loss = loss_fake.clone().add(loss_real.clone()).mul_scalar(0.5);
+    let grads = GradientsParams::from_grads(loss.backward(), discriminator);
+    let discriminator = take_discriminator(state);
+    state.discriminator = state
+        .discriminator_optimizer
+        .step(learning_rate, discriminator, grads);
+    Ok((loss_real.detach(), loss_fake.detach()))
+}
+
+/// Updates G with GAN(D(input, generated), real) + lambda · L1(generated, target), gradients
+/// flowing through D into G but not into D's weights. Returns both terms, detached.
+fn generator_step(
+    state: &mut TrainingState,
+    input: Tensor<4>,
+    target: Tensor<4>,
+    generated: Tensor<4>,
+    learning_rate: f64,
+) -> Result<(Tensor<1>, Tensor<1>)> {
+    let config = &state.config;
+    let l1 = l1_loss(generated.clone(), target).mul_scalar(config.lambda_l1);
+    let (gan, total) = if config.gan_mode == GanMode::Off {
+        (Tensor::zeros([1], &state.device), l1.clone())
+    } else {
+        // `no_grad`, not `freeze`: D keeps normalising by batch statistics (and moving its
+        // running statistics, as the reference's third D forward does).
+        let discriminator = state.discriminator.clone().no_grad();
+        let logits = discriminator.forward_pair(input, generated, NormMode::Train)?;
+        let gan = gan_loss(logits, true, config.gan_mode);
+        (gan.clone(), gan.add(l1.clone()))
+    };
+    let grads = GradientsParams::from_grads(total.backward(), &state.generator);
+    let generator = take_generator(state);
+    state.generator = state
+        .generator_optimizer
+        .step(learning_rate, generator, grads);
+    Ok((gan.detach(), l1.detach()))
+}
+
+/// Moves the generator out of the state for its optimiser step (which consumes the module),
+/// leaving an empty placeholder that the step replaces at once. Moving rather than cloning
+/// leaves the optimiser the only owner of the weights, so the CPU update runs in place.
+fn take_generator(state: &mut TrainingState) -> UnetGenerator {
+    let placeholder = UnetGenerator::from_levels(state.config.generator.clone(), Vec::new());
+    std::mem::replace(&mut state.generator, placeholder)
+}
+
+/// As [`take_generator`], for the discriminator.
+fn take_discriminator(state: &mut TrainingState) -> PatchDiscriminator {
+    let placeholder =
+        PatchDiscriminator::from_layers(state.config.discriminator.clone(), Vec::new());
+    std::mem::replace(&mut state.discriminator, placeholder)
+}

@@ -1,0 +1,13 @@
+//! The integration tests, one binary: one module per topic.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests fail by panicking"
+)]
+
+mod model;
+mod parity;
+mod pytorch;
+mod training;
+mod util;

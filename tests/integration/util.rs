@@ -1,0 +1,100 @@
+//! Shared test helpers: the parity fixtures, a `.npy` reader and closeness checks.
+
+use std::path::PathBuf;
+
+use burn::tensor::{Device, Tensor, TensorData};
+
+/// `../shared/parity`, next to the repository.
+pub fn parity_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/parity")
+}
+
+/// Whether the parity fixtures are present; prints why a test is skipped when not.
+pub fn have_parity() -> bool {
+    let present = parity_dir().join("manifest.json").exists();
+    if !present {
+        eprintln!("skipped: {} is absent", parity_dir().display());
+    }
+    present
+}
+
+/// Reads a little-endian float32 C-order `.npy` file (all the fixtures are). Written by hand:
+/// the format is a 10-byte preamble, a Python-dict header and the raw values, and a crate for
+/// it would be the only dependency of the tests.
+pub fn read_npy(name: &str) -> (Vec<usize>, Vec<f32>) {
+    let bytes = std::fs::read(parity_dir().join(format!("{name}.npy"))).unwrap();
+    assert_eq!(&bytes[..6], b"\x93NUMPY", "{name} is not a .npy file");
+    let header_len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+    let header = std::str::from_utf8(&bytes[10..10 + header_len]).unwrap();
+    assert!(header.contains("'descr': '<f4'"), "{name}: {header}");
+    assert!(
+        header.contains("'fortran_order': False"),
+        "{name}: {header}"
+    );
+    let shape_text = header
+        .split("'shape': (")
+        .nth(1)
+        .unwrap()
+        .split(')')
+        .next()
+        .unwrap();
+    let shape: Vec<usize> = shape_text
+        .split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| s.trim().parse().unwrap())
+        .collect();
+    let values: Vec<f32> = bytes[10 + header_len..]
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    assert_eq!(values.len(), shape.iter().product::<usize>());
+    (shape, values)
+}
+
+/// A fixture as a 4-D tensor on `device`.
+pub fn npy_tensor(name: &str, device: &Device) -> Tensor<4> {
+    let (shape, values) = read_npy(name);
+    let shape: [usize; 4] = shape.try_into().unwrap();
+    Tensor::from_data(TensorData::new(values, shape), device)
+}
+
+/// The values of a tensor.
+pub fn values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
+    tensor
+        .into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .unwrap()
+}
+
+/// `max|a - b| / max|reference|`, the fixtures' suggested measure.
+pub fn relative_error(actual: &[f32], reference: &[f32]) -> f32 {
+    assert_eq!(actual.len(), reference.len());
+    let diff = actual
+        .iter()
+        .zip(reference)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    let scale = reference.iter().map(|v| v.abs()).fold(0.0f32, f32::max);
+    diff / scale
+}
+
+/// Asserts that `actual` matches the fixture `name` within relative `tolerance`.
+pub fn assert_matches_fixture<const D: usize>(actual: Tensor<D>, name: &str, tolerance: f32) {
+    let (shape, reference) = read_npy(name);
+    assert_eq!(actual.dims().to_vec(), shape, "{name}: shape");
+    let error = relative_error(&values(actual), &reference);
+    eprintln!("{name}: relative error {error:.3e}");
+    assert!(
+        error <= tolerance,
+        "{name}: relative error {error:.3e} > {tolerance:.0e}"
+    );
+}
+
+/// A fresh temporary directory for one test.
+pub fn temp_dir(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("p2p-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}

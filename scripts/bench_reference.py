@@ -168,31 +168,43 @@ def main():
     parser.add_argument("--configs", default="A,B,C,D")
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--iterations", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3, help="alternating runs per config")
     parser.add_argument("--only-reference", metavar="NAME", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.only_reference:
         print(json.dumps(run_reference(args.only_reference, args.warmup, args.iterations)))
         return
     gib = 1 << 30
+    keys = ("train_secs_per_iter", "infer_eval_secs", "infer_train_mode_secs", "peak_rss_bytes")
     rows = []
     for name in args.configs.split(","):
-        ours = run_ours(args.binary, name, args.warmup, args.iterations)
-        ref = json.loads(subprocess.run(
-            [sys.executable, __file__, "--only-reference", name, "--warmup", str(args.warmup),
-             "--iterations", str(args.iterations)],
-            check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
-        rows.append((name, ours, ref))
-        print(f"{name}: ours {ours['train_secs_per_iter']:.3f} s/iter, "
-              f"reference {ref['train_secs_per_iter']:.3f} s/iter", file=sys.stderr)
+        # Alternate ours and the reference so that drift in the machine's speed hits both.
+        rounds = []
+        for _ in range(args.rounds):
+            ours = run_ours(args.binary, name, args.warmup, args.iterations)
+            ref = json.loads(subprocess.run(
+                [sys.executable, __file__, "--only-reference", name, "--warmup", str(args.warmup),
+                 "--iterations", str(args.iterations)],
+                check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
+            rounds.append((ours, ref))
+            print(f"{name}: ours {ours['train_secs_per_iter']:.3f} s/iter, "
+                  f"reference {ref['train_secs_per_iter']:.3f} s/iter", file=sys.stderr)
+        rows.append((name, rounds))
+    print(f"medians over {args.rounds} alternating rounds; ratio = median of the per-round ratios "
+          "ours / reference")
     print("| cfg | train s/iter ours | reference | ratio | G infer eval ours | reference | ratio "
           "| G infer train-mode ours | reference | ratio | peak RSS ours | reference | ratio |")
     print("|" + " --- |" * 13)
-    for name, ours, ref in rows:
+    for name, rounds in rows:
         cells = [name]
-        for key in ("train_secs_per_iter", "infer_eval_secs", "infer_train_mode_secs"):
-            cells += [f"{ours[key]:.4f}", f"{ref[key]:.4f}", f"{ours[key] / ref[key]:.2f}"]
-        o, r = ours.get("peak_rss_bytes") or 0, ref["peak_rss_bytes"]
-        cells += [f"{o / gib:.2f} GiB", f"{r / gib:.2f} GiB", f"{o / r:.2f}"]
+        for key in keys:
+            ours = statistics.median(o[key] or 0 for o, _ in rounds)
+            ref = statistics.median(r[key] for _, r in rounds)
+            ratio = statistics.median((o[key] or 0) / r[key] for o, r in rounds)
+            if key == "peak_rss_bytes":
+                cells += [f"{ours / gib:.2f} GiB", f"{ref / gib:.2f} GiB", f"{ratio:.2f}"]
+            else:
+                cells += [f"{ours:.4f}", f"{ref:.4f}", f"{ratio:.2f}"]
         print("| " + " | ".join(cells) + " |")
 
 

@@ -6,6 +6,12 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// mimalloc keeps freed memory mapped for reuse. Training allocates and frees the same large
+/// activation buffers every step; with the system allocator each of them comes back from the
+/// kernel as fresh zeroed pages, and page faults took a fifth of the CPU time on two cores.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     env_logger::Builder::from_env(
         env_logger::Env::default().default_filter_or("info,wgpu=warn,naga=warn,cubecl=warn"),

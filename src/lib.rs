@@ -5,6 +5,7 @@
 //! - [`training`]: the losses, PyTorch-exact Adam and one training step.
 //! - [`config`]: the training configuration.
 //! - [`device`]: choosing a GPU (wgpu) or the CPU (flex).
+//! - [`kernels`]: fast CPU convolutions with their own backward pass (a burn extension).
 //! - [`bench`]: the performance benchmark behind `pix2pix-studio bench`.
 //! - [`app`]: the desktop GUI (eframe/egui).
 
@@ -14,6 +15,7 @@ pub mod config;
 pub mod device;
 pub mod error;
 pub mod fs;
+pub mod kernels;
 pub mod model;
 pub mod training;
 

@@ -5,15 +5,16 @@
 //! behaviour is the point: PyTorch's `running_var` update uses the *unbiased* batch variance
 //! (burn's `BatchNorm` stores the biased one), `num_batches_tracked` must exist for a state dict
 //! to load in PyTorch, and whether a forward pass uses batch or running statistics has to be an
-//! explicit argument (burn decides it from the device). The convolutions themselves are burn's.
+//! explicit argument (burn decides it from the device). The convolutions run on
+//! [`crate::kernels`] (fast CPU kernels, burn's own convolutions on a GPU).
 
 use burn::module::{Module, Param, RunningState};
 use burn::tensor::Tensor;
-use burn::tensor::module::{batch_norm, batch_norm_train, conv_transpose2d, conv2d};
-use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
+use burn::tensor::module::{batch_norm, batch_norm_train};
 use serde::{Deserialize, Serialize};
 
 use super::init::WeightInit;
+use crate::kernels::{conv_transpose2d, conv2d};
 
 /// Kernel size of every convolution in both networks.
 pub const KERNEL: usize = 4;
@@ -86,12 +87,12 @@ impl Conv {
 
     /// Applies the convolution: `[B, in, H, W]` -> `[B, out, H', W']`.
     pub fn forward(&self, input: Tensor<4>) -> Tensor<4> {
-        let options = ConvOptions::new([self.stride; 2], [self.padding; 2], [1, 1], 1);
         conv2d(
             input,
             self.weight.val(),
             self.bias.as_ref().map(Param::val),
-            options,
+            self.stride,
+            self.padding,
         )
     }
 }
@@ -117,12 +118,12 @@ impl ConvTranspose {
 
     /// Applies it: `[B, in, H, W]` -> `[B, out, 2H, 2W]`.
     pub fn forward(&self, input: Tensor<4>) -> Tensor<4> {
-        let options = ConvTransposeOptions::new([2, 2], [1, 1], [0, 0], [1, 1], 1);
         conv_transpose2d(
             input,
             self.weight.val(),
             self.bias.as_ref().map(Param::val),
-            options,
+            2,
+            1,
         )
     }
 }

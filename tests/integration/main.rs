@@ -6,6 +6,7 @@
     reason = "tests fail by panicking"
 )]
 
+mod kernels;
 mod model;
 mod parity;
 mod pytorch;

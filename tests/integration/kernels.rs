@@ -1,0 +1,107 @@
+//! The CPU convolution kernels agree with burn's reference convolutions, forward and backward.
+
+use burn::tensor::module::{conv_transpose2d as burn_conv_transpose2d, conv2d as burn_conv2d};
+use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
+use burn::tensor::{Device, Distribution, Tensor};
+use pix2pix_studio::kernels::{conv_transpose2d, conv2d};
+
+use crate::util::{relative_error, values};
+
+fn random<const D: usize>(shape: [usize; D], device: &Device) -> Tensor<D> {
+    Tensor::random(shape, Distribution::Uniform(-1.0, 1.0), device)
+}
+
+/// Input, weight and bias gradients of `sum(f(x, w, b) * probe)`.
+fn gradients(
+    f: impl Fn(Tensor<4>, Tensor<4>, Tensor<1>) -> Tensor<4>,
+    x: &Tensor<4>,
+    w: &Tensor<4>,
+    b: &Tensor<1>,
+    probe: &Tensor<4>,
+) -> (Vec<f32>, Vec<f32>, Vec<f32>, Vec<f32>) {
+    let x = x.clone().autodiff().require_grad();
+    let w = w.clone().autodiff().require_grad();
+    let b = b.clone().autodiff().require_grad();
+    let y = f(x.clone(), w.clone(), b.clone());
+    let output = values(y.clone().inner());
+    let grads = y.mul(probe.clone().autodiff()).sum().backward();
+    (
+        output,
+        values(x.grad(&grads).unwrap()),
+        values(w.grad(&grads).unwrap()),
+        values(b.grad(&grads).unwrap()),
+    )
+}
+
+fn assert_close(ours: &[f32], reference: &[f32], what: &str) {
+    let error = relative_error(ours, reference);
+    assert!(error < 1e-5, "{what}: relative error {error:.2e}");
+}
+
+#[test]
+fn convolution_matches_burn_forward_and_backward() {
+    let device = Device::flex();
+    for (kernel, stride, padding, size) in [(4, 2, 1, 16), (4, 1, 1, 9), (1, 1, 0, 7), (4, 2, 1, 2)]
+    {
+        let x = random([2, 3, size, size + 2], &device);
+        let w = random([5, 3, kernel, kernel], &device);
+        let b = random([5], &device);
+        let options = ConvOptions::new([stride; 2], [padding; 2], [1, 1], 1);
+        let probe = random(
+            burn_conv2d(x.clone(), w.clone(), None, options.clone()).dims(),
+            &device,
+        );
+        let ours = gradients(
+            |x, w, b| conv2d(x, w, Some(b), stride, padding),
+            &x,
+            &w,
+            &b,
+            &probe,
+        );
+        let reference = gradients(
+            |x, w, b| burn_conv2d(x, w, Some(b), options.clone()),
+            &x,
+            &w,
+            &b,
+            &probe,
+        );
+        let case = format!("k{kernel} s{stride} p{padding} {size}px");
+        assert_close(&ours.0, &reference.0, &format!("{case} output"));
+        assert_close(&ours.1, &reference.1, &format!("{case} input gradient"));
+        assert_close(&ours.2, &reference.2, &format!("{case} weight gradient"));
+        assert_close(&ours.3, &reference.3, &format!("{case} bias gradient"));
+    }
+}
+
+#[test]
+fn transposed_convolution_matches_burn_forward_and_backward() {
+    let device = Device::flex();
+    for (size, batch) in [(8, 1), (5, 2), (1, 1)] {
+        let x = random([batch, 6, size, size + 1], &device);
+        let w = random([6, 4, 4, 4], &device);
+        let b = random([4], &device);
+        let options = ConvTransposeOptions::new([2, 2], [1, 1], [0, 0], [1, 1], 1);
+        let out = burn_conv_transpose2d(x.clone(), w.clone(), None, options.clone());
+        assert_eq!(out.dims(), [batch, 4, 2 * size, 2 * size + 2]);
+        let probe = random(out.dims(), &device);
+        let ours = gradients(
+            |x, w, b| conv_transpose2d(x, w, Some(b), 2, 1),
+            &x,
+            &w,
+            &b,
+            &probe,
+        );
+        let reference = gradients(
+            |x, w, b| burn_conv_transpose2d(x, w, Some(b), options.clone()),
+            &x,
+            &w,
+            &b,
+            &probe,
+        );
+        let case = format!("{batch}x{size}px");
+        assert_close(&ours.0, &reference.0, &format!("{case} output"));
+        assert_close(&ours.1, &reference.1, &format!("{case} input gradient"));
+        assert_close(&ours.2, &reference.2, &format!("{case} weight gradient"));
+        assert_close(&ours.3, &reference.3, &format!("{case} bias gradient"));
+    }
+}

@@ -181,18 +181,7 @@ fn time_median(options: BenchOptions, mut work: impl FnMut() -> Result<()>) -> R
         work()?;
         times.push(start.elapsed().as_secs_f64());
     }
-    Ok(median(&mut times))
-}
-
-/// The median of `values` (mean of the middle two for an even count).
-pub fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    let n = values.len();
-    match n {
-        0 => f64::NAN,
-        _ if n % 2 == 1 => values[n / 2],
-        _ => (values[n / 2 - 1] + values[n / 2]) / 2.0,
-    }
+    Ok(crate::stats::median(&mut times))
 }
 
 /// The process's peak resident set size (`VmHWM`), where the OS reports it.
@@ -201,6 +190,50 @@ pub fn peak_rss_bytes() -> Option<u64> {
     let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib * 1024)
+}
+
+/// Median seconds to decode one 256 px JPEG pair (a 512×256 A|B file) and apply the default
+/// preprocessing (resize to 286, random 256 crop and flip) to both halves, planar `f32` out.
+pub fn decode_augment_secs(options: BenchOptions) -> Result<f64> {
+    use crate::data::augment::{AugmentConfig, Jitter, Preprocess};
+    use crate::data::loader::{SampleConfig, load_sample};
+    use crate::data::pairs::{Direction, PairEntry, PairFiles, Split};
+
+    let dir = std::env::temp_dir().join(format!("pix2pix-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|err| Error::io(&dir, err))?;
+    let path = dir.join("pair.jpg");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let (a, b) = crate::samples::facades::draw(&mut rng, 256);
+    let mut joined = image::RgbImage::new(512, 256);
+    for (x, y, pixel) in joined.enumerate_pixels_mut() {
+        *pixel = if x < 256 {
+            *a.get_pixel(x, y)
+        } else {
+            *b.get_pixel(x - 256, y)
+        };
+    }
+    joined.save(&path).map_err(|err| Error::Image {
+        path: path.clone(),
+        reason: err.to_string(),
+    })?;
+    let entry = PairEntry {
+        split: Split::Train,
+        files: PairFiles::SideBySide(path),
+        side_px: (256, 256),
+    };
+    let config = SampleConfig {
+        augment: AugmentConfig::new(Preprocess::ResizeAndCrop, 256, 256),
+        direction: Direction::AtoB,
+        synth: None,
+        input_channels: 3,
+        output_channels: 3,
+    };
+    let secs = time_median(options, || {
+        let jitter = Jitter::draw(&config.augment, &mut rng);
+        load_sample(&entry, &config, jitter).map(|_| ())
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    secs
 }
 
 /// The table the `bench` command prints, with the reference's published timings beside ours.
@@ -237,12 +270,6 @@ pub fn format_table(results: &[BenchResult]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn median_of_odd_and_even() {
-        assert_eq!(median(&mut [3.0, 1.0, 2.0]), 2.0);
-        assert_eq!(median(&mut [4.0, 1.0, 2.0, 3.0]), 2.5);
-    }
 
     #[test]
     fn configs_match_the_reference_table() {

@@ -70,6 +70,24 @@ pub enum Error {
         keys: Vec<String>,
     },
 
+    /// An image file could not be decoded.
+    #[error("{}: {reason}", path.display())]
+    Image {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+
+    /// A dataset folder holds no pair that can be trained on.
+    #[error("{}: no usable training pairs. {summary}", path.display())]
+    NoUsablePairs {
+        /// The folder.
+        path: PathBuf,
+        /// The validation report's summary of what was found and skipped.
+        summary: String,
+    },
+
     /// The requested compute device cannot be used.
     #[error("device: {0}")]
     Device(String),

@@ -3,6 +3,8 @@
 //!
 //! - [`model`]: the U-Net generator and PatchGAN discriminator, and PyTorch weight interop.
 //! - [`training`]: the losses, PyTorch-exact Adam and one training step.
+//! - [`data`]: paired datasets: discovery, validation, synthesis, augmentation, loading.
+//! - [`samples`]: the generated `sample_pairs/` datasets.
 //! - [`config`]: the training configuration.
 //! - [`device`]: choosing a GPU (wgpu) or the CPU (flex).
 //! - [`kernels`]: fast CPU convolutions with their own backward pass (a burn extension).
@@ -12,11 +14,14 @@
 pub mod app;
 pub mod bench;
 pub mod config;
+pub mod data;
 pub mod device;
 pub mod error;
 pub mod fs;
 pub mod kernels;
 pub mod model;
+pub mod samples;
+pub mod stats;
 pub mod training;
 
 pub use error::{Error, Result};

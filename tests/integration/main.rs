@@ -6,6 +6,7 @@
     reason = "tests fail by panicking"
 )]
 
+mod data;
 mod kernels;
 mod model;
 mod parity;

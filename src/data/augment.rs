@@ -1,0 +1,207 @@
+//! The reference's preprocessing (`--preprocess`, `--load_size`, `--crop_size`, `--no_flip`),
+//! with the same random crop and flip for input and target, and sizes fitted to what the U-Net
+//! can take.
+
+use image::DynamicImage;
+use image::imageops::FilterType;
+use rand::{Rng, RngExt};
+use serde::{Deserialize, Serialize};
+
+/// Resampling used everywhere: bicubic, as the reference (PIL's BICUBIC is Catmull-Rom too).
+pub const FILTER: FilterType = FilterType::CatmullRom;
+
+/// How a pair is brought to the training size (the reference's `--preprocess`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Preprocess {
+    /// Resize both sides to `load` × `load`, then a random `size` × `size` crop (default).
+    #[default]
+    ResizeAndCrop,
+    /// A random `size` × `size` crop of the original.
+    Crop,
+    /// Resize to width `size`, keeping the aspect; height rounded to the U-Net's multiple.
+    ScaleWidth,
+    /// Resize to width `load`, keeping the aspect (at least `size` high), then a random crop.
+    ScaleWidthAndCrop,
+    /// Keep the size, rounded to the U-Net's multiple.
+    None,
+}
+
+impl Preprocess {
+    /// Whether every pair comes out `size` × `size` (so pairs can share a batch).
+    pub fn fixed_size(self) -> bool {
+        matches!(
+            self,
+            Preprocess::ResizeAndCrop | Preprocess::Crop | Preprocess::ScaleWidthAndCrop
+        )
+    }
+}
+
+/// The preprocessing of a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AugmentConfig {
+    /// The mode.
+    pub preprocess: Preprocess,
+    /// The training size (the reference's `crop_size`).
+    pub image_size_px: u32,
+    /// The size before cropping (the reference's `load_size`).
+    pub load_size_px: u32,
+    /// Random horizontal flips (the reference's default; `--no_flip` turns them off).
+    pub flip: bool,
+    /// Sides are rounded to multiples of this (2^num_downs) where the mode keeps the aspect.
+    pub size_multiple: u32,
+}
+
+impl AugmentConfig {
+    /// The reference's defaults scaled to `image_size_px`: load = size · 286 / 256, flips on.
+    pub fn new(preprocess: Preprocess, image_size_px: u32, size_multiple: u32) -> Self {
+        Self {
+            preprocess,
+            image_size_px,
+            load_size_px: (image_size_px * 286).div_ceil(256),
+            flip: true,
+            size_multiple,
+        }
+    }
+}
+
+/// The random choices for one pair, shared by its two sides.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Jitter {
+    /// Crop offset as a fraction of the room left (0..=1), so it fits any size.
+    pub crop_x: f64,
+    /// Vertical crop offset, likewise.
+    pub crop_y: f64,
+    /// Mirror horizontally.
+    pub flip: bool,
+}
+
+impl Jitter {
+    /// Draws the choices for one pair.
+    pub fn draw(config: &AugmentConfig, rng: &mut impl Rng) -> Self {
+        Self {
+            crop_x: rng.random(),
+            crop_y: rng.random(),
+            flip: config.flip && rng.random::<bool>(),
+        }
+    }
+
+    /// No crop offset and no flip (for previews and validation).
+    pub fn none() -> Self {
+        Self {
+            crop_x: 0.5,
+            crop_y: 0.5,
+            flip: false,
+        }
+    }
+}
+
+/// Preprocesses one side of a pair; call it with the same `jitter` for the other side.
+pub fn augment(image: &DynamicImage, config: &AugmentConfig, jitter: Jitter) -> DynamicImage {
+    let size = config.image_size_px;
+    let load = config.load_size_px.max(size);
+    let (width, height) = (image.width(), image.height());
+    let resized = match config.preprocess {
+        Preprocess::ResizeAndCrop => image.resize_exact(load, load, FILTER),
+        Preprocess::Crop if width < size || height < size => {
+            // Validation skips such pairs; this keeps a stray one from failing.
+            image.resize_exact(width.max(size), height.max(size), FILTER)
+        }
+        Preprocess::Crop => image.clone(),
+        Preprocess::ScaleWidth => {
+            let multiple = config.size_multiple.max(1);
+            let target_height = round_to_multiple(size * height / width.max(1), multiple);
+            image.resize_exact(round_to_multiple(size, multiple), target_height, FILTER)
+        }
+        Preprocess::ScaleWidthAndCrop => {
+            let target_height = (load * height / width.max(1)).max(size);
+            image.resize_exact(load, target_height, FILTER)
+        }
+        Preprocess::None => {
+            let multiple = config.size_multiple.max(1);
+            let (w, h) = (
+                round_to_multiple(width, multiple),
+                round_to_multiple(height, multiple),
+            );
+            if (w, h) == (width, height) {
+                image.clone()
+            } else {
+                image.resize_exact(w, h, FILTER)
+            }
+        }
+    };
+    let cropped = if config.preprocess.fixed_size() {
+        let x = offset(resized.width(), size, jitter.crop_x);
+        let y = offset(resized.height(), size, jitter.crop_y);
+        resized.crop_imm(x, y, size, size)
+    } else {
+        resized
+    };
+    if jitter.flip {
+        cropped.fliph()
+    } else {
+        cropped
+    }
+}
+
+/// The crop offset for a fraction of the room left.
+fn offset(length: u32, size: u32, fraction: f64) -> u32 {
+    let room = length.saturating_sub(size);
+    ((f64::from(room) * fraction).round() as u32).min(room)
+}
+
+/// The nearest positive multiple of `multiple`.
+pub fn round_to_multiple(value: u32, multiple: u32) -> u32 {
+    let multiple = multiple.max(1);
+    ((value + multiple / 2) / multiple).max(1) * multiple
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gradient(width: u32, height: u32) -> DynamicImage {
+        DynamicImage::ImageRgb8(image::RgbImage::from_fn(width, height, |x, y| {
+            image::Rgb([(x * 255 / width) as u8, (y * 255 / height) as u8, 7])
+        }))
+    }
+
+    #[test]
+    fn sizes_per_mode() {
+        let image = gradient(300, 200);
+        let size_of = |preprocess| {
+            let config = AugmentConfig::new(preprocess, 64, 32);
+            let out = augment(&image, &config, Jitter::none());
+            (out.width(), out.height())
+        };
+        assert_eq!(size_of(Preprocess::ResizeAndCrop), (64, 64));
+        assert_eq!(size_of(Preprocess::Crop), (64, 64));
+        assert_eq!(size_of(Preprocess::ScaleWidthAndCrop), (64, 64));
+        assert_eq!(size_of(Preprocess::ScaleWidth), (64, 32)); // 64 · 200/300 = 42 -> 32
+        assert_eq!(size_of(Preprocess::None), (288, 192));
+        assert_eq!(
+            AugmentConfig::new(Preprocess::ResizeAndCrop, 256, 256).load_size_px,
+            286
+        );
+    }
+
+    #[test]
+    fn flip_mirrors() {
+        let image = gradient(64, 64);
+        let config = AugmentConfig::new(Preprocess::Crop, 64, 32);
+        let jitter = Jitter {
+            flip: true,
+            ..Jitter::none()
+        };
+        let flipped = augment(&image, &config, jitter).to_rgb8();
+        assert_eq!(flipped.get_pixel(0, 5), image.to_rgb8().get_pixel(63, 5));
+    }
+
+    #[test]
+    fn rounding_keeps_a_positive_multiple() {
+        assert_eq!(round_to_multiple(0, 32), 32);
+        assert_eq!(round_to_multiple(47, 32), 32);
+        assert_eq!(round_to_multiple(48, 32), 64);
+        assert_eq!(round_to_multiple(100, 1), 100);
+    }
+}

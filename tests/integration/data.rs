@@ -612,3 +612,37 @@ fn make_samples_is_deterministic_and_loadable() {
         assert!(dataset.report.problems.is_empty());
     }
 }
+
+#[test]
+fn the_committed_sample_pairs_are_what_make_samples_writes() {
+    let committed = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("sample_pairs");
+    let fresh = temp_dir("sample-pairs-check");
+    make_samples(&fresh, 1, SampleCounts::default()).unwrap();
+    for set in ["sketches", "labels"] {
+        for split in ["train", "val"] {
+            let list = |root: &Path| {
+                let mut names: Vec<_> = std::fs::read_dir(root.join(set).join(split))
+                    .unwrap()
+                    .map(|e| e.unwrap().file_name())
+                    .collect();
+                names.sort();
+                names
+            };
+            let names = list(&committed);
+            assert_eq!(names, list(&fresh), "{set}/{split}: file names");
+            for name in names {
+                let a = std::fs::read(committed.join(set).join(split).join(&name)).unwrap();
+                let b = std::fs::read(fresh.join(set).join(split).join(&name)).unwrap();
+                assert!(
+                    a == b,
+                    "{set}/{split}/{name:?} differs from `make-samples --seed 1`"
+                );
+            }
+        }
+    }
+    let readme = std::fs::read_to_string(committed.join("README.md")).unwrap();
+    assert_eq!(
+        readme,
+        std::fs::read_to_string(fresh.join("README.md")).unwrap()
+    );
+}

@@ -231,6 +231,8 @@ struct Found {
     problems: Vec<Problem>,
     formats: BTreeMap<String, usize>,
     plain_photos: bool,
+    /// What the two sides are called in this layout, for the report.
+    side_names: (String, String),
 }
 
 impl Found {
@@ -264,10 +266,11 @@ impl Found {
             *pairs_per_split.entry(pair.split).or_default() += 1;
             *sizes.entry(pair.side_px).or_default() += 1;
         }
+        let (a, b) = &self.side_names;
         let direction_text = match (direction, synth) {
             (_, Some(task)) => format!("{task}"),
-            (Direction::AtoB, None) => "AtoB: input = A (left half / first folder)".into(),
-            (Direction::BtoA, None) => "BtoA: input = B (right half / second folder)".into(),
+            (Direction::AtoB, None) => format!("AtoB: input = {a} (A), target = {b} (B)"),
+            (Direction::BtoA, None) => format!("BtoA: input = {b} (B), target = {a} (A)"),
         };
         Dataset {
             root: root.to_path_buf(),
@@ -381,6 +384,7 @@ fn collect_side_by_side(
     forced: bool,
     found: &mut Found,
 ) -> Result<()> {
+    found.side_names = ("left half".into(), "right half".into());
     let (folders, files) = list(root)?;
     let mut sources = split_folders(&folders);
     let mut files_by_split = Vec::new();
@@ -570,6 +574,14 @@ fn collect_separate(
     let Some(layout_name) = layout_name else {
         return Ok(None);
     };
+    if let Some(first) = splits.first() {
+        let name = |path: &Path| {
+            let relative = path.strip_prefix(root).unwrap_or(path);
+            format!("{}/", relative.display())
+        };
+        let b_name = first.b.as_deref().map_or(first.b_name.clone(), name);
+        found.side_names = (name(&first.a), b_name);
+    }
     for (name, path) in &folders {
         if name.ends_with("_inst") || name.ends_with("_feat") {
             let reason = "pix2pixHD instance / feature maps are not used by pix2pix";

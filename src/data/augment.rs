@@ -144,6 +144,97 @@ pub fn augment(image: &DynamicImage, config: &AugmentConfig, jitter: Jitter) -> 
     }
 }
 
+/// How an image of any size is brought to sides that are multiples of 2^num_downs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FitMode {
+    /// Resize to the nearest multiples (slight stretch).
+    #[default]
+    Resize,
+    /// Pad up to the next multiples by repeating the border pixels (no stretch).
+    Pad,
+}
+
+/// An image fitted to the U-Net, with what it takes to bring a result back to the original.
+#[derive(Clone, Debug)]
+pub struct Fitted {
+    /// The fitted image.
+    pub image: DynamicImage,
+    /// How to undo the fit on an output of the fitted size.
+    pub undo: Undo,
+}
+
+/// The inverse of a fit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Undo {
+    /// Original width and height.
+    pub original: (u32, u32),
+    /// The fit that was applied.
+    pub mode: FitMode,
+    /// Top-left of the original inside a padded image.
+    pub offset: (u32, u32),
+}
+
+impl Undo {
+    /// Brings an output of the fitted size back to the original size.
+    pub fn apply(&self, output: &DynamicImage) -> DynamicImage {
+        let (width, height) = self.original;
+        if (output.width(), output.height()) == (width, height) {
+            return output.clone();
+        }
+        match self.mode {
+            FitMode::Resize => output.resize_exact(width, height, FILTER),
+            FitMode::Pad => output.crop_imm(self.offset.0, self.offset.1, width, height),
+        }
+    }
+}
+
+/// Fits `image` to sides that are multiples of `multiple`.
+pub fn fit_to_multiple(image: &DynamicImage, multiple: u32, mode: FitMode) -> Fitted {
+    let multiple = multiple.max(1);
+    let (width, height) = (image.width(), image.height());
+    let undo = |offset| Undo {
+        original: (width, height),
+        mode,
+        offset,
+    };
+    let fitted = match mode {
+        FitMode::Resize => (
+            round_to_multiple(width, multiple),
+            round_to_multiple(height, multiple),
+        ),
+        FitMode::Pad => (
+            width.div_ceil(multiple).max(1) * multiple,
+            height.div_ceil(multiple).max(1) * multiple,
+        ),
+    };
+    if fitted == (width, height) {
+        return Fitted {
+            image: image.clone(),
+            undo: undo((0, 0)),
+        };
+    }
+    match mode {
+        FitMode::Resize => Fitted {
+            image: image.resize_exact(fitted.0, fitted.1, FILTER),
+            undo: undo((0, 0)),
+        },
+        FitMode::Pad => {
+            let offset = ((fitted.0 - width) / 2, (fitted.1 - height) / 2);
+            let rgba = image.to_rgba8();
+            let padded = image::RgbaImage::from_fn(fitted.0, fitted.1, |x, y| {
+                let source_x = x.saturating_sub(offset.0).min(width.saturating_sub(1));
+                let source_y = y.saturating_sub(offset.1).min(height.saturating_sub(1));
+                *rgba.get_pixel(source_x, source_y)
+            });
+            Fitted {
+                image: DynamicImage::ImageRgba8(padded),
+                undo: undo(offset),
+            }
+        }
+    }
+}
+
 /// The crop offset for a fraction of the room left.
 fn offset(length: u32, size: u32, fraction: f64) -> u32 {
     let room = length.saturating_sub(size);
@@ -195,6 +286,26 @@ mod tests {
         };
         let flipped = augment(&image, &config, jitter).to_rgb8();
         assert_eq!(flipped.get_pixel(0, 5), image.to_rgb8().get_pixel(63, 5));
+    }
+
+    #[test]
+    fn fitting_pads_or_resizes_and_undoes() {
+        let image = gradient(100, 70);
+        for mode in [FitMode::Pad, FitMode::Resize] {
+            let fitted = fit_to_multiple(&image, 32, mode);
+            let (w, h) = (fitted.image.width(), fitted.image.height());
+            assert!(w % 32 == 0 && h % 32 == 0, "{mode:?}: {w}×{h}");
+            let back = fitted.undo.apply(&fitted.image);
+            assert_eq!((back.width(), back.height()), (100, 70));
+            if mode == FitMode::Pad {
+                assert_eq!((w, h), (128, 96));
+                assert_eq!(
+                    back.to_rgb8(),
+                    image.to_rgb8(),
+                    "padding is cropped away exactly"
+                );
+            }
+        }
     }
 
     #[test]

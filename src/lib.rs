@@ -21,6 +21,7 @@ pub mod fs;
 pub mod kernels;
 pub mod model;
 pub mod samples;
+pub mod seed;
 pub mod stats;
 pub mod training;
 

@@ -11,7 +11,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crossbeam_channel::{Receiver, Sender};
 use image::DynamicImage;
-use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
@@ -23,6 +22,7 @@ use super::pairs::{Direction, PairEntry, PairFiles};
 use super::report::{Issue, Problem};
 use super::synth::SynthTask;
 use crate::error::{Error, Result};
+use crate::seed::{derived_rng, stream};
 
 /// What the loader needs to turn pair entries into training samples.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -229,25 +229,16 @@ impl Drop for Loader {
     }
 }
 
-/// A generator for one sample, from `(seed, epoch, index)` through splitmix64.
+/// The generator of one sample's random choices.
 pub fn sample_rng(seed: u64, epoch: usize, index: usize) -> StdRng {
-    let mut state = seed ^ ((epoch as u64) << 32) ^ (index as u64).rotate_left(17);
-    let mut next = || {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    };
-    let _ = next();
-    StdRng::seed_from_u64(next())
+    derived_rng(seed, stream::AUGMENT + epoch as u64, index as u64)
 }
 
 /// The order of the pairs in `epoch`.
 pub fn epoch_order(count: usize, seed: u64, epoch: usize, shuffle: bool) -> Vec<usize> {
     let mut order: Vec<usize> = (0..count).collect();
     if shuffle {
-        order.shuffle(&mut sample_rng(seed, epoch, usize::MAX));
+        order.shuffle(&mut derived_rng(seed, stream::SHUFFLE, epoch as u64));
     }
     order
 }

@@ -1,7 +1,10 @@
-//! Training: the losses, PyTorch-exact Adam, the state of a run and one training step.
+//! Training: the losses, PyTorch-exact Adam, schedules, metrics, the state of a run and one
+//! training step.
 
 pub mod adam;
 pub mod loss;
+pub mod metrics;
+pub mod schedule;
 pub mod state;
 pub mod step;
 

@@ -2,18 +2,19 @@
 
 use burn::module::Module;
 use burn::tensor::Device;
-use rand::SeedableRng;
-use rand::rngs::StdRng;
+use rand::RngExt;
 
 use super::adam::{Adam, AdamSettings};
 use crate::config::TrainingConfig;
 use crate::error::Result;
 use crate::model::{PatchDiscriminator, UnetGenerator};
+use crate::seed::{derived_rng, stream};
 
-/// Offsets that give the generator, the discriminator and the dropout masks their own random
-/// streams from the one seed of the config.
-const DISCRIMINATOR_SEED_OFFSET: u64 = 0x9E37_79B9_7F4A_7C15;
-const DROPOUT_SEED_OFFSET: u64 = 0xD1B5_4A32_D192_ED03;
+/// The seed of one network's initial weights.
+fn init_seed(seed: u64, stream: u64) -> u64 {
+    derived_rng(seed, stream, 0).random()
+}
+
 
 /// Everything a training step reads and updates.
 pub struct TrainingState {
@@ -27,8 +28,6 @@ pub struct TrainingState {
     pub generator_optimizer: Adam,
     /// Adam for the discriminator.
     pub discriminator_optimizer: Adam,
-    /// Source of the dropout masks.
-    pub dropout_rng: StdRng,
     /// Training steps taken.
     pub steps: u64,
     /// The autodiff device everything lives on.
@@ -40,10 +39,12 @@ impl TrainingState {
     pub fn new(config: &TrainingConfig, device: &Device) -> Result<Self> {
         config.validate()?;
         let device = device.clone().autodiff();
-        let generator = config.generator.init(&device, config.seed)?;
+        let generator = config
+            .generator
+            .init(&device, init_seed(config.seed, stream::GENERATOR_INIT))?;
         let discriminator = config
             .discriminator
-            .init(&device, config.seed ^ DISCRIMINATOR_SEED_OFFSET)?;
+            .init(&device, init_seed(config.seed, stream::DISCRIMINATOR_INIT))?;
         Self::from_networks(config, generator, discriminator, &device)
     }
 
@@ -69,7 +70,6 @@ impl TrainingState {
             discriminator: discriminator.fork(&device).train(),
             generator_optimizer: Adam::new(settings, &device),
             discriminator_optimizer: Adam::new(settings, &device),
-            dropout_rng: StdRng::seed_from_u64(config.seed ^ DROPOUT_SEED_OFFSET),
             steps: 0,
             device,
         })

@@ -10,6 +10,7 @@ use super::state::TrainingState;
 use crate::config::GanMode;
 use crate::error::{Error, Result};
 use crate::model::{Dropout, NormMode, PatchDiscriminator, UnetGenerator};
+use crate::seed::{derived_rng, stream};
 
 /// The four losses of one step, as the reference logs them.
 #[derive(Clone, Copy, Debug, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -51,9 +52,11 @@ pub fn train_step(
             reason: format!("the target does not match the input {:?}", input.dims()),
         });
     }
+    // Masks depend on the run's seed and the step only, so a resumed run draws the same ones.
+    let mut rng = derived_rng(state.config.seed, stream::DROPOUT, state.steps);
     let masks = state
         .generator
-        .sample_dropout_masks(input.dims(), &mut state.dropout_rng, &device);
+        .sample_dropout_masks(input.dims(), &mut rng, &device);
     let generated =
         state
             .generator

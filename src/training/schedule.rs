@@ -1,0 +1,120 @@
+//! Learning-rate schedules, stepped once per epoch as in the reference (`--lr_policy`).
+
+use serde::{Deserialize, Serialize};
+
+/// How the learning rate changes over epochs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "policy")]
+pub enum LrPolicy {
+    /// Constant for `n_epochs`, then linear decay to zero over `n_epochs_decay` (the
+    /// reference's default): factor `1 - max(0, epoch + 1 - n_epochs) / (n_epochs_decay + 1)`.
+    #[default]
+    Linear,
+    /// Never changes.
+    Constant,
+    /// Multiplied by `gamma` every `every_epochs` epochs (the reference: 0.1 every
+    /// `lr_decay_iters`).
+    Step {
+        /// Epochs between decays.
+        every_epochs: usize,
+        /// Factor of each decay.
+        gamma: f64,
+    },
+    /// Cosine annealing from the base rate to zero over `n_epochs` (the reference's `cosine`).
+    Cosine,
+}
+
+/// The schedule of a run: how long and how the learning rate moves.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Schedule {
+    /// Epochs at the starting learning rate (`--n_epochs`).
+    pub n_epochs: usize,
+    /// Epochs of linear decay after that (`--n_epochs_decay`).
+    pub n_epochs_decay: usize,
+    /// The policy.
+    pub policy: LrPolicy,
+}
+
+impl Default for Schedule {
+    fn default() -> Self {
+        Self {
+            n_epochs: 100,
+            n_epochs_decay: 100,
+            policy: LrPolicy::Linear,
+        }
+    }
+}
+
+impl Schedule {
+    /// Total epochs of the run.
+    pub fn total_epochs(&self) -> usize {
+        match self.policy {
+            LrPolicy::Linear => self.n_epochs + self.n_epochs_decay,
+            _ => self.n_epochs.max(1) + self.n_epochs_decay,
+        }
+    }
+
+    /// The learning rate during `epoch` (0-based), from the base rate.
+    pub fn learning_rate(&self, base: f64, epoch: usize) -> f64 {
+        let factor = match self.policy {
+            LrPolicy::Linear => {
+                // The reference's lambda_rule, with its epoch_count = 1 and 0-based epochs.
+                let over = (epoch + 1).saturating_sub(self.n_epochs) as f64;
+                1.0 - over / (self.n_epochs_decay as f64 + 1.0)
+            }
+            LrPolicy::Constant => 1.0,
+            LrPolicy::Step {
+                every_epochs,
+                gamma,
+            } => gamma.powi((epoch / every_epochs.max(1)) as i32),
+            LrPolicy::Cosine => {
+                let t_max = self.n_epochs.max(1) as f64;
+                let position = (epoch as f64).min(t_max);
+                0.5 * (1.0 + (std::f64::consts::PI * position / t_max).cos())
+            }
+        };
+        base * factor.max(0.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn linear_matches_the_reference() {
+        let schedule = Schedule {
+            n_epochs: 100,
+            n_epochs_decay: 100,
+            policy: LrPolicy::Linear,
+        };
+        assert_eq!(schedule.total_epochs(), 200);
+        // The reference: epoch counter 1..=200, lr = 2e-4 * (1 - max(0, e - 100) / 101).
+        let reference = |e: usize| 2e-4 * (1.0 - (e as f64 - 100.0).max(0.0) / 101.0);
+        for epoch in [0, 98, 99, 100, 150, 199] {
+            let ours = schedule.learning_rate(2e-4, epoch);
+            assert!((ours - reference(epoch + 1)).abs() < 1e-15, "epoch {epoch}");
+        }
+    }
+
+    #[test]
+    fn other_policies() {
+        let step = Schedule {
+            n_epochs: 10,
+            n_epochs_decay: 0,
+            policy: LrPolicy::Step { every_epochs: 5, gamma: 0.1 },
+        };
+        assert!((step.learning_rate(1.0, 4) - 1.0).abs() < 1e-12);
+        assert!((step.learning_rate(1.0, 5) - 0.1).abs() < 1e-12);
+        let cosine = Schedule {
+            n_epochs: 10,
+            n_epochs_decay: 0,
+            policy: LrPolicy::Cosine,
+        };
+        assert!((cosine.learning_rate(1.0, 0) - 1.0).abs() < 1e-12);
+        assert!((cosine.learning_rate(1.0, 5) - 0.5).abs() < 1e-12);
+        assert!(cosine.learning_rate(1.0, 10).abs() < 1e-12);
+        let constant = Schedule { policy: LrPolicy::Constant, ..Schedule::default() };
+        assert_eq!(constant.learning_rate(3.0, 150), 3.0);
+    }
+}

@@ -1,10 +1,15 @@
-//! `TrainingConfig`: the networks, the losses and the optimiser of a pix2pix run.
+//! The configuration of a pix2pix run: `TrainingConfig` (networks, losses, optimiser) and
+//! `RunConfig` around it (data, schedule, reporting), saved as `config.json` with every run.
+
+use std::path::PathBuf;
 
 use burn::config::Config;
 use serde::{Deserialize, Serialize};
 
+use crate::data::{Direction, LayoutHint, Preprocess, SynthTask};
 use crate::error::Error;
 use crate::model::{PatchDiscriminatorConfig, UnetGeneratorConfig};
+use crate::training::schedule::Schedule;
 
 /// The adversarial loss (`--gan_mode`), or none for the paper's L1-only ablation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -78,6 +83,133 @@ impl TrainingConfig {
                 "Adam needs lr > 0, betas in [0, 1) and eps > 0, got lr {}, betas ({}, {}), eps {}",
                 self.learning_rate, self.beta1, self.beta2, self.epsilon
             )));
+        }
+        Ok(())
+    }
+}
+
+/// Where the pairs come from and how they are prepared.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DataConfig {
+    /// The dataset folder.
+    pub dataset_dir: PathBuf,
+    /// Which side is the input (`--direction`).
+    pub direction: Direction,
+    /// Layout override; `Photos` makes pairs with a synthesis task.
+    pub layout: LayoutHint,
+    /// Preprocessing (`--preprocess`).
+    pub preprocess: Preprocess,
+    /// The training size (`--crop_size`); a multiple of 2^num_downs.
+    pub image_size_px: u32,
+    /// The size before cropping (`--load_size`).
+    pub load_size_px: u32,
+    /// Random horizontal flips (`--no_flip` turns them off).
+    pub flip: bool,
+    /// Pairs per batch (`--batch_size`).
+    pub batch_size: usize,
+    /// Shuffle every epoch (`--serial_batches` turns it off).
+    pub shuffle: bool,
+}
+
+impl DataConfig {
+    /// The reference's defaults at `image_size_px` for `dataset_dir`.
+    pub fn new(dataset_dir: impl Into<PathBuf>, image_size_px: u32) -> Self {
+        Self {
+            dataset_dir: dataset_dir.into(),
+            direction: Direction::AtoB,
+            layout: LayoutHint::Auto,
+            preprocess: Preprocess::ResizeAndCrop,
+            image_size_px,
+            load_size_px: (image_size_px * 286).div_ceil(256),
+            flip: true,
+            batch_size: 1,
+            shuffle: true,
+        }
+    }
+
+    /// The synthesis task, for a folder of plain photos.
+    pub fn synth(&self) -> Option<SynthTask> {
+        match self.layout {
+            LayoutHint::Photos(task) => Some(task),
+            _ => None,
+        }
+    }
+}
+
+/// How often a run reports and saves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Intervals {
+    /// Steps between preview triplets.
+    pub preview_every_steps: u64,
+    /// Steps between validations (mean L1, PSNR, SSIM on the validation split).
+    pub validate_every_steps: u64,
+    /// Steps between saves of the latest checkpoint (it is also saved every epoch and on stop).
+    pub checkpoint_every_steps: u64,
+    /// Epochs between checkpoints that are kept for good (the reference's `--save_epoch_freq`).
+    pub keep_every_epochs: usize,
+    /// Fixed samples shown in previews.
+    pub preview_samples: usize,
+    /// Stop after this many steps in all, whatever the schedule says.
+    pub max_steps: Option<u64>,
+}
+
+impl Default for Intervals {
+    fn default() -> Self {
+        Self {
+            preview_every_steps: 100,
+            validate_every_steps: 500,
+            checkpoint_every_steps: 1000,
+            keep_every_epochs: 5,
+            preview_samples: 4,
+            max_steps: None,
+        }
+    }
+}
+
+/// Everything that defines a training run; saved as `config.json` in its folder.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunConfig {
+    /// Networks, losses, optimiser, seed.
+    pub training: TrainingConfig,
+    /// The data.
+    pub data: DataConfig,
+    /// Epochs and learning-rate schedule.
+    pub schedule: Schedule,
+    /// Reporting and saving.
+    pub intervals: Intervals,
+}
+
+impl RunConfig {
+    /// Checks the whole run before anything is loaded.
+    pub fn validate(&self) -> crate::Result<()> {
+        self.training.validate()?;
+        let generator = &self.training.generator;
+        if let Some(task) = self.data.synth() {
+            let channels = (generator.input_channels, generator.output_channels);
+            if channels != task.channels() {
+                return Err(Error::InvalidConfig(format!(
+                    "{task} makes {}-channel inputs and {}-channel targets; the generator has {} and {}",
+                    task.channels().0,
+                    task.channels().1,
+                    channels.0,
+                    channels.1
+                )));
+            }
+        }
+        let multiple = generator.size_multiple() as u32;
+        if self.data.preprocess.fixed_size() && !self.data.image_size_px.is_multiple_of(multiple) {
+            return Err(Error::InvalidConfig(format!(
+                "the training size {} px is not a multiple of {multiple} (2^num_downs for num_downs {})",
+                self.data.image_size_px, generator.num_downs
+            )));
+        }
+        if self.data.batch_size == 0 {
+            return Err(Error::InvalidConfig(
+                "the batch size must be at least 1".into(),
+            ));
+        }
+        if self.schedule.total_epochs() == 0 {
+            return Err(Error::InvalidConfig("the run has no epochs".into()));
         }
         Ok(())
     }

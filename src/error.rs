@@ -88,6 +88,15 @@ pub enum Error {
         summary: String,
     },
 
+    /// A checkpoint or run folder is missing a part, damaged, or from something else.
+    #[error("{}: not a usable checkpoint: {reason}", path.display())]
+    Checkpoint {
+        /// The checkpoint folder or file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+
     /// The requested compute device cannot be used.
     #[error("device: {0}")]
     Device(String),

@@ -6,9 +6,11 @@
 //! - [`data`]: paired datasets: discovery, validation, synthesis, augmentation, loading.
 //! - [`samples`]: the generated `sample_pairs/` datasets.
 //! - [`config`]: the training configuration.
+//! - [`inference`]: translating images with a trained or imported generator.
 //! - [`device`]: choosing a GPU (wgpu) or the CPU (flex).
 //! - [`kernels`]: fast CPU convolutions with their own backward pass (a burn extension).
 //! - [`bench`]: the performance benchmark behind `pix2pix-studio bench`.
+//! - [`worker`]: the thread that owns the tensors, driven by commands, reporting events.
 //! - [`app`]: the desktop GUI (eframe/egui).
 
 pub mod app;
@@ -18,11 +20,13 @@ pub mod data;
 pub mod device;
 pub mod error;
 pub mod fs;
+pub mod inference;
 pub mod kernels;
 pub mod model;
 pub mod samples;
 pub mod seed;
 pub mod stats;
 pub mod training;
+pub mod worker;
 
 pub use error::{Error, Result};

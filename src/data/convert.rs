@@ -34,6 +34,11 @@ pub fn planar_to_tensor(images: Vec<Vec<f32>>, shape: [usize; 3], device: &Devic
     )
 }
 
+/// A `[B, C, H, W]` tensor from row-major values.
+pub fn batch_to_tensor(values: Vec<f32>, shape: [usize; 4], device: &Device) -> Tensor<4> {
+    Tensor::from_data(TensorData::new(values, shape), device)
+}
+
 /// The images of a `[B, C, H, W]` tensor in `[-1, 1]`: gray for one channel, RGB for three.
 pub fn tensor_to_images(tensor: Tensor<4>) -> Result<Vec<DynamicImage>> {
     let [batch, channels, height, width] = tensor.dims();
@@ -43,24 +48,35 @@ pub fn tensor_to_images(tensor: Tensor<4>) -> Result<Vec<DynamicImage>> {
         .convert::<f32>()
         .try_into_vec::<f32>()
         .map_err(|err| Error::Backend(format!("reading an image back: {err:?}")))?;
+    Ok(values
+        .chunks_exact((channels * height * width).max(1))
+        .take(batch)
+        .map(|image| planar_to_image(image, channels, height, width))
+        .collect())
+}
+
+/// An image from planar `[C, H, W]` values in `[-1, 1]`: gray for one channel, else RGB.
+pub fn planar_to_image(
+    values: &[f32],
+    channels: usize,
+    height: usize,
+    width: usize,
+) -> DynamicImage {
     let plane = height * width;
     let to_u8 = |v: f32| ((v.clamp(-1.0, 1.0) + 1.0) / 2.0 * 255.0 + 1e-3).min(255.0) as u8;
     let (w, h) = (width as u32, height as u32);
-    let images = values
-        .chunks_exact(channels * plane)
-        .take(batch)
-        .map(|image| match channels {
-            1 => DynamicImage::ImageLuma8(GrayImage::from_fn(w, h, |x, y| {
-                image::Luma([to_u8(image[(y * w + x) as usize])])
-            })),
-            _ => DynamicImage::ImageRgb8(RgbImage::from_fn(w, h, |x, y| {
-                let i = (y * w + x) as usize;
-                let channel = |c: usize| to_u8(image[c.min(channels - 1) * plane + i]);
-                image::Rgb([channel(0), channel(1), channel(2)])
-            })),
-        })
-        .collect();
-    Ok(images)
+    let value = |channel: usize, i: usize| values.get(channel * plane + i).copied().unwrap_or(-1.0);
+    if channels == 1 {
+        DynamicImage::ImageLuma8(GrayImage::from_fn(w, h, |x, y| {
+            image::Luma([to_u8(value(0, (y * w + x) as usize))])
+        }))
+    } else {
+        DynamicImage::ImageRgb8(RgbImage::from_fn(w, h, |x, y| {
+            let i = (y * w + x) as usize;
+            let channel = |c: usize| to_u8(value(c.min(channels.saturating_sub(1)), i));
+            image::Rgb([channel(0), channel(1), channel(2)])
+        }))
+    }
 }
 
 #[cfg(test)]

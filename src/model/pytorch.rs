@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use burn::module::{Param, ParamId};
 use burn::tensor::{Device, Tensor, TensorData};
 use safetensors::Dtype;
 
@@ -139,52 +140,113 @@ pub fn load_discriminator(
     Ok(PatchDiscriminator::from_layers(config.clone(), layers))
 }
 
-/// The generator's weights under the reference's key names, in its state-dict order.
-pub fn generator_state_dict(generator: &UnetGenerator) -> Result<Vec<(String, HostTensor)>> {
+/// One layer of a network as its state dict sees it.
+enum Layer<'a> {
+    /// A convolution (plain or transposed): `.weight` and maybe `.bias`.
+    Conv {
+        weight: &'a Param<Tensor<4>>,
+        bias: &'a Option<Param<Tensor<1>>>,
+    },
+    /// A norm: BatchNorm's parameters and statistics, or nothing.
+    Norm(&'a Norm2d),
+}
+
+/// The generator's layers with their key prefixes, in the reference's state-dict order: each
+/// block's down path, then its sub-block, then its up path (all down layers outermost first,
+/// then all up layers innermost first).
+fn generator_layers(generator: &UnetGenerator) -> Vec<(String, Layer<'_>)> {
     let num_downs = generator.config().num_downs;
-    let mut entries = Vec::new();
-    // The reference's state dict lists each block's down path, then its sub-block, then its
-    // up path: all down layers outermost first, then all up layers innermost first.
+    let mut layers = Vec::new();
     for (depth, level) in generator.levels.iter().enumerate() {
         let keys = level_keys(depth, num_downs);
-        push_conv(
-            &mut entries,
-            &keys.down_conv,
-            &level.down.weight,
-            &level.down.bias,
-        )?;
-        push_norm(&mut entries, &keys.down_norm, &level.down_norm)?;
+        let conv = Layer::Conv {
+            weight: &level.down.weight,
+            bias: &level.down.bias,
+        };
+        layers.push((keys.down_conv, conv));
+        layers.push((keys.down_norm, Layer::Norm(&level.down_norm)));
     }
     for (depth, level) in generator.levels.iter().enumerate().rev() {
         let keys = level_keys(depth, num_downs);
-        push_conv(
-            &mut entries,
-            &keys.up_conv,
-            &level.up.weight,
-            &level.up.bias,
-        )?;
-        push_norm(&mut entries, &keys.up_norm, &level.up_norm)?;
+        let conv = Layer::Conv {
+            weight: &level.up.weight,
+            bias: &level.up.bias,
+        };
+        layers.push((keys.up_conv, conv));
+        layers.push((keys.up_norm, Layer::Norm(&level.up_norm)));
+    }
+    layers
+}
+
+/// The discriminator's layers with their key prefixes, in state-dict order.
+fn discriminator_layers(discriminator: &PatchDiscriminator) -> Vec<(String, Layer<'_>)> {
+    let config = discriminator.config();
+    let mut layers = Vec::new();
+    for (spec, layer) in config.layer_specs().iter().zip(&discriminator.layers) {
+        let (conv_key, norm_key) = disc_keys(config, spec.sequential_index);
+        let conv = Layer::Conv {
+            weight: &layer.conv.weight,
+            bias: &layer.conv.bias,
+        };
+        layers.push((conv_key, conv));
+        layers.push((norm_key, Layer::Norm(&layer.norm)));
+    }
+    layers
+}
+
+fn state_dict(layers: Vec<(String, Layer<'_>)>) -> Result<Entries> {
+    let mut entries = Vec::new();
+    for (key, layer) in layers {
+        match layer {
+            Layer::Conv { weight, bias } => push_conv(&mut entries, &key, weight, bias)?,
+            Layer::Norm(norm) => push_norm(&mut entries, &key, norm)?,
+        }
     }
     Ok(entries)
+}
+
+/// The learned parameters (what an optimiser updates) under their state-dict keys.
+fn parameters(layers: Vec<(String, Layer<'_>)>) -> Vec<(String, ParamId)> {
+    let mut ids = Vec::new();
+    for (key, layer) in layers {
+        match layer {
+            Layer::Conv { weight, bias } => {
+                ids.push((format!("{key}.weight"), weight.id));
+                if let Some(bias) = bias {
+                    ids.push((format!("{key}.bias"), bias.id));
+                }
+            }
+            Layer::Norm(norm) => {
+                if let Some(batch) = &norm.batch {
+                    ids.push((format!("{key}.weight"), batch.gamma.id));
+                    ids.push((format!("{key}.bias"), batch.beta.id));
+                }
+            }
+        }
+    }
+    ids
+}
+
+/// The generator's weights under the reference's key names, in its state-dict order.
+pub fn generator_state_dict(generator: &UnetGenerator) -> Result<Vec<(String, HostTensor)>> {
+    state_dict(generator_layers(generator))
 }
 
 /// The discriminator's weights under the reference's key names, in its state-dict order.
 pub fn discriminator_state_dict(
     discriminator: &PatchDiscriminator,
 ) -> Result<Vec<(String, HostTensor)>> {
-    let config = discriminator.config();
-    let mut entries = Vec::new();
-    for (spec, layer) in config.layer_specs().iter().zip(&discriminator.layers) {
-        let (conv_key, norm_key) = disc_keys(config, spec.sequential_index);
-        push_conv(
-            &mut entries,
-            &conv_key,
-            &layer.conv.weight,
-            &layer.conv.bias,
-        )?;
-        push_norm(&mut entries, &norm_key, &layer.norm)?;
-    }
-    Ok(entries)
+    state_dict(discriminator_layers(discriminator))
+}
+
+/// The generator's learned parameters by key (for saving optimiser state by name).
+pub fn generator_parameters(generator: &UnetGenerator) -> Vec<(String, ParamId)> {
+    parameters(generator_layers(generator))
+}
+
+/// The discriminator's learned parameters by key.
+pub fn discriminator_parameters(discriminator: &PatchDiscriminator) -> Vec<(String, ParamId)> {
+    parameters(discriminator_layers(discriminator))
 }
 
 /// Writes the generator as `.safetensors` with the reference's key names.
@@ -199,11 +261,11 @@ pub fn save_discriminator(discriminator: &PatchDiscriminator, path: &Path) -> Re
 
 type Entries = Vec<(String, HostTensor)>;
 
-fn push_conv<const D: usize>(
+fn push_conv(
     entries: &mut Entries,
     key: &str,
-    weight: &burn::module::Param<Tensor<D>>,
-    bias: &Option<burn::module::Param<Tensor<1>>>,
+    weight: &Param<Tensor<4>>,
+    bias: &Option<Param<Tensor<1>>>,
 ) -> Result<()> {
     entries.push((format!("{key}.weight"), to_host(weight.val())?));
     if let Some(bias) = bias {
@@ -332,6 +394,11 @@ impl StateDict {
                 None => (key, tensor),
             })
             .collect();
+    }
+
+    /// Takes an entry's values without a shape check (optimiser moments are stored flat).
+    pub fn take_values(&mut self, key: &str) -> Option<Vec<f32>> {
+        self.tensors.remove(key).map(|tensor| tensor.values)
     }
 
     fn take_shaped<const D: usize>(

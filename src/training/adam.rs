@@ -15,6 +15,7 @@ use burn::tensor::{Device, Tensor};
 use rayon::prelude::*;
 
 use crate::device::is_host_memory;
+use crate::error::{Error, Result};
 
 /// Adam's hyper-parameters other than the learning rate.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -85,6 +86,51 @@ impl Adam {
     /// Steps taken so far.
     pub fn steps(&self) -> u64 {
         self.steps
+    }
+
+    /// A host copy of one parameter's moments `(first, second)`, if it has been stepped.
+    pub fn moments(&self, id: ParamId) -> Result<Option<(Vec<f32>, Vec<f32>)>> {
+        let to_host = |tensor: &Tensor<1>| {
+            tensor
+                .clone()
+                .try_into_data()
+                .map_err(|err| Error::Backend(format!("reading optimiser state: {err:?}")))?
+                .convert::<f32>()
+                .try_into_vec::<f32>()
+                .map_err(|err| Error::Backend(format!("reading optimiser state: {err:?}")))
+        };
+        match self.moments.get(&id) {
+            None => Ok(None),
+            Some(Moments::Host { first, second }) => Ok(Some((first.clone(), second.clone()))),
+            Some(Moments::Device { first, second }) => {
+                Ok(Some((to_host(first)?, to_host(second)?)))
+            }
+        }
+    }
+
+    /// Restores one parameter's moments (from a checkpoint), on `device`.
+    pub fn set_moments(&mut self, id: ParamId, first: Vec<f32>, second: Vec<f32>, device: &Device) {
+        let moments = if self.host {
+            Moments::Host { first, second }
+        } else {
+            let upload = |values: Vec<f32>| {
+                let len = values.len();
+                Tensor::from_data(
+                    burn::tensor::TensorData::new(values, [len]),
+                    &device.clone().inner(),
+                )
+            };
+            Moments::Device {
+                first: upload(first),
+                second: upload(second),
+            }
+        };
+        self.moments.insert(id, moments);
+    }
+
+    /// Restores the step count (from a checkpoint).
+    pub fn set_steps(&mut self, steps: u64) {
+        self.steps = steps;
     }
 
     /// Takes one step on every parameter of `module` that has a gradient in `grads`.

@@ -20,17 +20,34 @@ pub struct Metrics {
 
 impl Metrics {
     /// Compares planar `[C, H, W]` images in `[-1, 1]`.
-    pub fn compare(generated: &[f32], target: &[f32], channels: usize, height: usize, width: usize) -> Self {
+    pub fn compare(
+        generated: &[f32],
+        target: &[f32],
+        channels: usize,
+        height: usize,
+        width: usize,
+    ) -> Self {
         let to_unit = |v: &f32| ((f64::from(*v) + 1.0) / 2.0).clamp(0.0, 1.0);
         let a: Vec<f64> = generated.iter().map(to_unit).collect();
         let b: Vec<f64> = target.iter().map(to_unit).collect();
         let count = a.len().max(1) as f64;
         let l1 = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).sum::<f64>() / count;
         let mse = a.iter().zip(&b).map(|(x, y)| (x - y).powi(2)).sum::<f64>() / count;
-        let psnr_db = if mse > 0.0 { (10.0 * (1.0 / mse).log10()).min(100.0) } else { 100.0 };
+        let psnr_db = if mse > 0.0 {
+            (10.0 * (1.0 / mse).log10()).min(100.0)
+        } else {
+            100.0
+        };
         let plane = height * width;
         let ssim = (0..channels)
-            .map(|c| ssim_plane(&a[c * plane..(c + 1) * plane], &b[c * plane..(c + 1) * plane], height, width))
+            .map(|c| {
+                ssim_plane(
+                    &a[c * plane..(c + 1) * plane],
+                    &b[c * plane..(c + 1) * plane],
+                    height,
+                    width,
+                )
+            })
             .sum::<f64>()
             / channels.max(1) as f64;
         Self { l1, psnr_db, ssim }
@@ -103,7 +120,8 @@ fn ssim_plane(a: &[f64], b: &[f64], height: usize, width: usize) -> f64 {
             let var_a = aa[i] - ma * ma;
             let var_b = bb[i] - mb * mb;
             let cov = ab[i] - ma * mb;
-            ((2.0 * ma * mb + C1) * (2.0 * cov + C2)) / ((ma * ma + mb * mb + C1) * (var_a + var_b + C2))
+            ((2.0 * ma * mb + C1) * (2.0 * cov + C2))
+                / ((ma * ma + mb * mb + C1) * (var_a + var_b + C2))
         })
         .sum();
     total / a.len() as f64
@@ -114,7 +132,7 @@ mod tests {
     use super::*;
 
     fn ramp(n: usize, offset: f32) -> Vec<f32> {
-        (0..n).map(|i| ((i as f32 * 0.37 + offset).sin())).collect()
+        (0..n).map(|i| (i as f32 * 0.37 + offset).sin()).collect()
     }
 
     #[test]
@@ -124,9 +142,16 @@ mod tests {
         assert_eq!(same.l1, 0.0);
         assert_eq!(same.psnr_db, 100.0);
         assert!((same.ssim - 1.0).abs() < 1e-12);
-        let noisy: Vec<f32> = image.iter().zip(ramp(image.len(), 1.3)).map(|(a, n)| (a + 0.2 * n).clamp(-1.0, 1.0)).collect();
+        let noisy: Vec<f32> = image
+            .iter()
+            .zip(ramp(image.len(), 1.3))
+            .map(|(a, n)| (a + 0.2 * n).clamp(-1.0, 1.0))
+            .collect();
         let worse = Metrics::compare(&noisy, &image, 3, 16, 16);
-        assert!(worse.l1 > 0.0 && worse.psnr_db < 40.0 && worse.ssim < 0.99, "{worse:?}");
+        assert!(
+            worse.l1 > 0.0 && worse.psnr_db < 40.0 && worse.ssim < 0.99,
+            "{worse:?}"
+        );
         // PSNR of a constant error of 0.1 (in [0, 1]) is 20 dB.
         let shifted: Vec<f32> = vec![0.0; 64];
         let target: Vec<f32> = vec![0.2; 64];

@@ -2,8 +2,11 @@
 //! training step.
 
 pub mod adam;
+pub mod checkpoint;
+pub mod history;
 pub mod loss;
 pub mod metrics;
+pub mod run;
 pub mod schedule;
 pub mod state;
 pub mod step;

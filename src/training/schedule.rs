@@ -102,7 +102,10 @@ mod tests {
         let step = Schedule {
             n_epochs: 10,
             n_epochs_decay: 0,
-            policy: LrPolicy::Step { every_epochs: 5, gamma: 0.1 },
+            policy: LrPolicy::Step {
+                every_epochs: 5,
+                gamma: 0.1,
+            },
         };
         assert!((step.learning_rate(1.0, 4) - 1.0).abs() < 1e-12);
         assert!((step.learning_rate(1.0, 5) - 0.1).abs() < 1e-12);
@@ -114,7 +117,10 @@ mod tests {
         assert!((cosine.learning_rate(1.0, 0) - 1.0).abs() < 1e-12);
         assert!((cosine.learning_rate(1.0, 5) - 0.5).abs() < 1e-12);
         assert!(cosine.learning_rate(1.0, 10).abs() < 1e-12);
-        let constant = Schedule { policy: LrPolicy::Constant, ..Schedule::default() };
+        let constant = Schedule {
+            policy: LrPolicy::Constant,
+            ..Schedule::default()
+        };
         assert_eq!(constant.learning_rate(3.0, 150), 3.0);
     }
 }

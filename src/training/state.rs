@@ -15,7 +15,6 @@ fn init_seed(seed: u64, stream: u64) -> u64 {
     derived_rng(seed, stream, 0).random()
 }
 
-
 /// Everything a training step reads and updates.
 pub struct TrainingState {
     /// The run's configuration.

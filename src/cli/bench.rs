@@ -1,0 +1,101 @@
+//! `bench`: training and inference timings of the reference's configs A-D (one child process
+//! each, so peak memory is per configuration) and the data pipeline's decode time.
+
+use anyhow::{Context, bail};
+
+use pix2pix_studio::bench::{self, BenchConfig, BenchOptions, BenchResult};
+use pix2pix_studio::device::{self, DeviceChoice};
+
+/// Options of `bench`.
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// Configurations to run, e.g. `A,C` (default: all four).
+    #[arg(long, value_delimiter = ',', default_values_t = ['A', 'B', 'C', 'D'])]
+    pub configs: Vec<char>,
+    /// Untimed warm-up iterations.
+    #[arg(long, default_value_t = 2)]
+    pub warmup: usize,
+    /// Timed iterations; the median is reported.
+    #[arg(long, default_value_t = 10)]
+    pub iterations: usize,
+    /// Print one JSON object per configuration instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Run every configuration in this process instead of one child process each (peak RSS is
+    /// then the maximum so far, not per configuration).
+    #[arg(long)]
+    pub in_process: bool,
+}
+
+pub fn bench_command(choice: DeviceChoice, args: &BenchArgs) -> anyhow::Result<()> {
+    let configs = args
+        .configs
+        .iter()
+        .map(|&name| {
+            BenchConfig::by_name(name).with_context(|| format!("unknown config `{name}`, use A-D"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let selected = device::select(choice)?;
+    let options = BenchOptions {
+        warmup: args.warmup,
+        iterations: args.iterations,
+    };
+    if !args.json {
+        println!(
+            "device: {}; {} warm-up + {} timed iterations, batch 1",
+            selected.info, options.warmup, options.iterations
+        );
+        if let Some(reason) = &selected.fallback_reason {
+            println!("(no GPU: {reason})");
+        }
+    }
+    let mut results = Vec::new();
+    for config in configs {
+        let result = if args.in_process || args.configs.len() == 1 {
+            bench::run(config, &selected.device, options)?
+        } else {
+            bench_in_child(config, choice, args)?
+        };
+        if args.json {
+            println!("{}", serde_json::to_string(&result)?);
+        } else {
+            eprintln!("{}: {:.3} s/iter", config.name, result.train_secs_per_iter);
+        }
+        results.push(result);
+    }
+    if !args.json {
+        print!("{}", bench::format_table(&results));
+        let data_secs = bench::decode_augment_secs(options)?;
+        println!(
+            "data: decode + augment of one 256 px JPEG pair (512×256 A|B, resize_and_crop + flip): {:.1} ms (median)",
+            data_secs * 1e3
+        );
+    }
+    Ok(())
+}
+
+/// Runs one configuration in a fresh process, so its peak RSS is its own.
+fn bench_in_child(
+    config: BenchConfig,
+    choice: DeviceChoice,
+    args: &BenchArgs,
+) -> anyhow::Result<BenchResult> {
+    let exe = std::env::current_exe().context("finding this program to run the benchmark")?;
+    let output = std::process::Command::new(exe)
+        .args(["--device", &choice.to_string(), "bench", "--json"])
+        .args(["--configs", &config.name.to_string()])
+        .args(["--warmup", &args.warmup.to_string()])
+        .args(["--iterations", &args.iterations.to_string()])
+        .output()
+        .context("running the benchmark child process")?;
+    if !output.status.success() {
+        bail!(
+            "benchmark of config {} failed: {}",
+            config.name,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout.lines().last().unwrap_or_default();
+    serde_json::from_str(line).with_context(|| format!("reading the child's result `{line}`"))
+}

@@ -1,0 +1,119 @@
+//! The command line: no subcommand opens the app; subcommands drive the same worker headless.
+//! Exit codes: 0 done, 1 failed (the error once, with its causes), 2 usage (from clap).
+
+mod bench;
+mod inspect;
+mod train;
+mod translate;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use pix2pix_studio::device::{self, DeviceChoice};
+use pix2pix_studio::samples::{SampleCounts, make_samples};
+use pix2pix_studio::worker::{Event, WorkerHandle};
+
+/// pix2pix-studio: image-to-image translation with conditional GANs.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+pub struct Cli {
+    /// Compute device: auto (a hardware GPU if one works, else the CPU), gpu or cpu.
+    #[arg(long, global = true, default_value = "auto")]
+    pub device: DeviceChoice,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Train (or resume) a model on a dataset folder.
+    Train(Box<train::TrainArgs>),
+    /// Translate images or folders with a run, a checkpoint or reference weights.
+    Translate(translate::TranslateArgs),
+    /// Show a dataset's validation report, or a run's configuration and history.
+    Inspect(inspect::InspectArgs),
+    /// Write a run's generator as .safetensors with the reference's key names.
+    Export(translate::ExportArgs),
+    /// Time training iterations and generator inference for the reference's configs A-D.
+    Bench(bench::BenchArgs),
+    /// Train on sample_pairs/sketches for a fixed number of steps and print validation
+    /// L1 / PSNR / SSIM before and after, with the wall time.
+    Quality(train::QualityArgs),
+    /// Draw the sample datasets (sketches/ and labels/) deterministically from a seed.
+    MakeSamples(MakeSamplesArgs),
+}
+
+/// Options of `make-samples`.
+#[derive(Debug, clap::Args)]
+pub struct MakeSamplesArgs {
+    /// Seed of the drawings; the same seed writes the same files.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Output folder.
+    #[arg(long, default_value = "sample_pairs")]
+    pub out: PathBuf,
+    /// Training pairs per set.
+    #[arg(long, default_value_t = SampleCounts::default().train)]
+    pub train: usize,
+    /// Validation pairs per set.
+    #[arg(long, default_value_t = SampleCounts::default().val)]
+    pub val: usize,
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        None => {
+            let selected = device::select(cli.device)?;
+            pix2pix_studio::app::run(selected)
+                .map_err(|err| anyhow::anyhow!("could not open the window: {err}"))
+        }
+        Some(Command::Train(args)) => train::train_command(cli.device, &args),
+        Some(Command::Translate(args)) => translate::translate_command(&args),
+        Some(Command::Inspect(args)) => inspect::inspect_command(&args),
+        Some(Command::Export(args)) => translate::export_command(&args),
+        Some(Command::Bench(args)) => bench::bench_command(cli.device, &args),
+        Some(Command::Quality(args)) => train::quality_command(cli.device, &args),
+        Some(Command::MakeSamples(args)) => {
+            let counts = SampleCounts {
+                train: args.train,
+                val: args.val,
+            };
+            make_samples(&args.out, args.seed, counts)?;
+            println!("wrote {} (seed {})", args.out.display(), args.seed);
+            Ok(())
+        }
+    }
+}
+
+/// A worker for a headless command (nothing to wake).
+fn spawn_worker() -> anyhow::Result<WorkerHandle> {
+    Ok(WorkerHandle::spawn(Box::new(|| {}))?)
+}
+
+/// The next event from the worker, waiting as long as it takes; an error if it has ended.
+fn next_event(worker: &WorkerHandle) -> anyhow::Result<Event> {
+    loop {
+        if let Some(event) = worker.recv_timeout(Duration::from_millis(200)) {
+            return Ok(event);
+        }
+        if worker.is_finished() {
+            anyhow::bail!("the worker stopped unexpectedly");
+        }
+    }
+}
+
+/// Prints an error once, with its cause chain, and maps it to the exit code.
+pub fn report(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

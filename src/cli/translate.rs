@@ -1,0 +1,200 @@
+//! `translate` (files and folders through the worker, with progress) and `export`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use pix2pix_studio::data::decode::has_image_extension;
+use pix2pix_studio::inference::{ModelSource, SizeMode, TranslateOptions, Translator};
+use pix2pix_studio::model::NormMode;
+use pix2pix_studio::model::pytorch::save_generator;
+use pix2pix_studio::training::checkpoint;
+use pix2pix_studio::worker::{Command, Event, TranslateInputs, TranslateRequest};
+
+use super::{next_event, spawn_worker};
+
+/// Options of `translate`.
+#[derive(Debug, clap::Args)]
+pub struct TranslateArgs {
+    /// The model: a run folder, a checkpoint folder, or reference weights (.pth, .safetensors).
+    #[arg(long, short = 'm')]
+    pub model: PathBuf,
+    /// Images or folders of images.
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// Where the results go (PNG, named after the inputs).
+    #[arg(long, short = 'o')]
+    pub output: PathBuf,
+    /// Normalise with the stored running statistics (the reference's --eval) instead of each
+    /// image's own statistics (its default).
+    #[arg(long)]
+    pub eval: bool,
+    /// Keep dropout on, with masks from this seed (the reference's default test behaviour is
+    /// dropout on; without this flag it is off, so results are repeatable).
+    #[arg(long)]
+    pub dropout_seed: Option<u64>,
+    /// Sizes: trained (resize to the training size and back), pad (keep the size, pad to the
+    /// U-Net's multiple), resize (to the nearest multiple and back).
+    #[arg(long, default_value = "trained", value_parser = ["trained", "pad", "resize"])]
+    pub size: String,
+}
+
+/// Reads a model path as a run folder, a checkpoint folder or a weights file.
+pub fn model_source(path: &Path) -> anyhow::Result<ModelSource> {
+    if path.is_dir() {
+        if path.join("latest.json").is_file() {
+            Ok(ModelSource::RunDir(path.to_path_buf()))
+        } else if path.join("generator.safetensors").is_file() {
+            Ok(ModelSource::Checkpoint(path.to_path_buf()))
+        } else {
+            bail!(
+                "{}: neither a run folder (latest.json) nor a checkpoint (generator.safetensors)",
+                path.display()
+            )
+        }
+    } else if path.is_file() {
+        Ok(ModelSource::Weights {
+            path: path.to_path_buf(),
+            architecture: None,
+        })
+    } else {
+        bail!("{}: no such model file or folder", path.display())
+    }
+}
+
+/// Expands folders to their images (not recursively), in name order.
+fn expand_inputs(inputs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for input in inputs {
+        if input.is_dir() {
+            let mut images: Vec<PathBuf> = std::fs::read_dir(input)
+                .with_context(|| format!("reading {}", input.display()))?
+                .filter_map(|entry| entry.ok().map(|e| e.path()))
+                .filter(|path| path.is_file() && has_image_extension(path))
+                .collect();
+            images.sort();
+            files.extend(images);
+        } else if input.is_file() {
+            files.push(input.clone());
+        } else {
+            bail!("{}: no such file or folder", input.display());
+        }
+    }
+    if files.is_empty() {
+        bail!("no images among the inputs");
+    }
+    Ok(files)
+}
+
+/// Runs `translate`.
+pub fn translate_command(args: &TranslateArgs) -> anyhow::Result<()> {
+    let model = model_source(&args.model)?;
+    let paths = expand_inputs(&args.inputs)?;
+    let options = TranslateOptions {
+        norm: if args.eval {
+            NormMode::RunningStats
+        } else {
+            NormMode::BatchStats
+        },
+        dropout_seed: args.dropout_seed,
+        size: match args.size.as_str() {
+            "pad" => SizeMode::Pad,
+            "resize" => SizeMode::Resize,
+            _ => SizeMode::TrainedSize,
+        },
+    };
+    let worker = spawn_worker()?;
+    worker.send(Command::Translate(Box::new(TranslateRequest {
+        id: 1,
+        model: Some(model),
+        inputs: TranslateInputs::Files {
+            paths: paths.clone(),
+            output_dir: args.output.clone(),
+        },
+        options,
+    })))?;
+    let bar = ProgressBar::new(paths.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} [{elapsed_precise}<{eta_precise}]")
+            .context("progress bar template")?,
+    );
+    loop {
+        match next_event(&worker)? {
+            Event::TranslateProgress { done, .. } => bar.set_position(done as u64),
+            Event::Translated { files, millis, .. } => {
+                bar.finish_and_clear();
+                let failed: Vec<_> = files
+                    .iter()
+                    .filter(|(_, outcome)| outcome.is_err())
+                    .collect();
+                for (path, outcome) in &failed {
+                    if let Err(reason) = outcome {
+                        eprintln!("failed {}: {reason}", path.display());
+                    }
+                }
+                println!(
+                    "translated {} of {} image(s) into {} in {:.1} s",
+                    files.len() - failed.len(),
+                    files.len(),
+                    args.output.display(),
+                    millis as f64 / 1000.0
+                );
+                if !failed.is_empty() {
+                    bail!("{} image(s) could not be translated", failed.len());
+                }
+                return Ok(());
+            }
+            Event::Failed { message } => bail!("{message}"),
+            Event::Rejected { reason, .. } => bail!("{reason}"),
+            _ => {}
+        }
+    }
+}
+
+/// Options of `export`.
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    /// A run folder (its latest checkpoint, or the best with --best) or a checkpoint folder.
+    pub model: PathBuf,
+    /// The .safetensors file to write.
+    #[arg(long, short = 'o')]
+    pub output: PathBuf,
+    /// Export the checkpoint with the best validation L1 instead of the latest.
+    #[arg(long)]
+    pub best: bool,
+}
+
+/// Runs `export`: loads the generator (which checks it) and writes it with the reference's keys.
+pub fn export_command(args: &ExportArgs) -> anyhow::Result<()> {
+    let source = match model_source(&args.model)? {
+        ModelSource::RunDir(dir) if args.best => {
+            ModelSource::Checkpoint(checkpoint::best(&dir)?.with_context(|| {
+                format!(
+                    "{}: no validation yet, so no best checkpoint",
+                    dir.display()
+                )
+            })?)
+        }
+        ModelSource::Weights { .. } => bail!("{}: already a weights file", args.model.display()),
+        other => other,
+    };
+    let translator = Translator::load(&source, &burn::tensor::Device::flex())?;
+    save_generator(translator.generator(), &args.output)?;
+    let config = translator.config();
+    println!(
+        "wrote {} (U-Net num_downs {}, ngf {}, {}→{} channels, {:?} norm): load it in PyTorch with \
+         UnetGenerator({}, {}, {}, {}) and load_state_dict",
+        args.output.display(),
+        config.num_downs,
+        config.ngf,
+        config.input_channels,
+        config.output_channels,
+        config.norm,
+        config.input_channels,
+        config.output_channels,
+        config.num_downs,
+        config.ngf
+    );
+    Ok(())
+}

@@ -1,0 +1,266 @@
+//! Translation: a generator from a run folder, a checkpoint, or imported reference weights
+//! (`.pth` / `.safetensors`, architecture given or read from the key shapes), applied to images
+//! of any size with an explicit choice of normalisation and dropout.
+
+use std::path::{Path, PathBuf};
+
+use burn::tensor::Device;
+use image::DynamicImage;
+use serde::{Deserialize, Serialize};
+
+use crate::data::augment::{FILTER, FitMode, fit_to_multiple};
+use crate::data::convert::{image_to_planar, planar_to_tensor, tensor_to_images};
+use crate::error::{Error, Result};
+use crate::model::blocks::NormKind;
+use crate::model::pytorch::{StateDict, load_generator};
+use crate::model::{Dropout, NormMode, UnetGenerator, UnetGeneratorConfig};
+use crate::seed::{derived_rng, stream};
+use crate::training::checkpoint;
+
+/// Where the generator comes from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ModelSource {
+    /// A run folder: its latest checkpoint.
+    RunDir(PathBuf),
+    /// One checkpoint folder.
+    Checkpoint(PathBuf),
+    /// A reference state dict; the architecture is read from the key shapes when not given.
+    Weights {
+        /// The `.pth` or `.safetensors` file.
+        path: PathBuf,
+        /// The architecture, if known.
+        architecture: Option<UnetGeneratorConfig>,
+    },
+}
+
+/// How an image of any size meets the network.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SizeMode {
+    /// Resize to the trained size (the reference's way), then the result back to the input's.
+    #[default]
+    TrainedSize,
+    /// Keep the input's size: pad it to a multiple of 2^num_downs and crop the result back.
+    Pad,
+    /// Keep roughly the input's size: resize to the nearest multiples and back.
+    Resize,
+}
+
+/// The inference choices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TranslateOptions {
+    /// Batch statistics (the reference's default test behaviour) or running statistics (its
+    /// `--eval`).
+    pub norm: NormMode,
+    /// Dropout with masks from this seed (the reference keeps dropout on at test time), or off.
+    pub dropout_seed: Option<u64>,
+    /// Size handling.
+    pub size: SizeMode,
+}
+
+impl Default for TranslateOptions {
+    fn default() -> Self {
+        Self {
+            norm: NormMode::BatchStats,
+            dropout_seed: None,
+            size: SizeMode::TrainedSize,
+        }
+    }
+}
+
+/// A loaded generator ready to translate.
+#[derive(Debug)]
+pub struct Translator {
+    generator: UnetGenerator,
+    trained_size_px: u32,
+    device: Device,
+    description: String,
+}
+
+impl Translator {
+    /// Loads the generator of `source` on `device`.
+    pub fn load(source: &ModelSource, device: &Device) -> Result<Self> {
+        let device = device.clone().inner();
+        match source {
+            ModelSource::RunDir(dir) => {
+                let checkpoint = checkpoint::latest(dir)?.ok_or_else(|| Error::Checkpoint {
+                    path: dir.clone(),
+                    reason: "the run has no checkpoint yet (latest.json is missing)".into(),
+                })?;
+                Self::from_checkpoint(&checkpoint, &device)
+            }
+            ModelSource::Checkpoint(dir) => Self::from_checkpoint(dir, &device),
+            ModelSource::Weights { path, architecture } => {
+                let config = match architecture {
+                    Some(config) => config.clone(),
+                    None => infer_architecture(&StateDict::read(path)?, path)?,
+                };
+                let generator = load_generator(path, &config, &device)?;
+                Ok(Self {
+                    trained_size_px: config.size_multiple() as u32,
+                    description: format!(
+                        "{} (U-Net num_downs {}, ngf {}, {:?} norm)",
+                        path.display(),
+                        config.num_downs,
+                        config.ngf,
+                        config.norm
+                    ),
+                    generator,
+                    device,
+                })
+            }
+        }
+    }
+
+    fn from_checkpoint(dir: &Path, device: &Device) -> Result<Self> {
+        let config = checkpoint::read_config(dir)?;
+        let generator = load_generator(
+            &dir.join("generator.safetensors"),
+            &config.training.generator,
+            device,
+        )?;
+        Ok(Self {
+            generator,
+            trained_size_px: config.data.image_size_px,
+            device: device.clone(),
+            description: format!("{}", dir.display()),
+        })
+    }
+
+    /// A translator around a generator in memory (the run being trained).
+    pub fn from_generator(generator: UnetGenerator, trained_size_px: u32, device: &Device) -> Self {
+        let device = device.clone().inner();
+        Self {
+            // `valid` drops autodiff: the translator works on a plain copy of the weights.
+            generator: burn::module::Module::valid(&generator),
+            trained_size_px,
+            description: "the current run".into(),
+            device,
+        }
+    }
+
+    /// Where the weights came from, for people.
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    /// The generator.
+    pub fn generator(&self) -> &UnetGenerator {
+        &self.generator
+    }
+
+    /// The generator's architecture.
+    pub fn config(&self) -> &UnetGeneratorConfig {
+        self.generator.config()
+    }
+
+    /// Translates one image; the result has the input's size.
+    pub fn translate(
+        &self,
+        image: &DynamicImage,
+        options: &TranslateOptions,
+    ) -> Result<DynamicImage> {
+        let config = self.generator.config();
+        let multiple = config.size_multiple() as u32;
+        let original = (image.width(), image.height());
+        let (fitted, undo) = match options.size {
+            SizeMode::TrainedSize => {
+                let side = self.trained_size_px.max(multiple);
+                (image.resize_exact(side, side, FILTER), None)
+            }
+            SizeMode::Pad => {
+                let fitted = fit_to_multiple(image, multiple, FitMode::Pad);
+                (fitted.image, Some(fitted.undo))
+            }
+            SizeMode::Resize => {
+                let fitted = fit_to_multiple(image, multiple, FitMode::Resize);
+                (fitted.image, Some(fitted.undo))
+            }
+        };
+        let channels = config.input_channels;
+        let (width, height) = (fitted.width() as usize, fitted.height() as usize);
+        let input = planar_to_tensor(
+            vec![image_to_planar(&fitted, channels)],
+            [channels, height, width],
+            &self.device,
+        );
+        let masks = match options.dropout_seed {
+            Some(seed) => {
+                let mut rng = derived_rng(seed, stream::DROPOUT, 0);
+                self.generator
+                    .sample_dropout_masks(input.dims(), &mut rng, &self.device)
+            }
+            None => Vec::new(),
+        };
+        let dropout = if options.dropout_seed.is_some() {
+            Dropout::Masks(&masks)
+        } else {
+            Dropout::Off
+        };
+        let output = self.generator.forward(input, options.norm, dropout)?;
+        let output = tensor_to_images(output)?
+            .pop()
+            .ok_or_else(|| Error::Backend("the generator returned no image".into()))?;
+        Ok(match undo {
+            Some(undo) => undo.apply(&output),
+            None if (output.width(), output.height()) != original => {
+                output.resize_exact(original.0, original.1, FILTER)
+            }
+            None => output,
+        })
+    }
+}
+
+/// Reads a U-Net's architecture from a reference state dict's keys and shapes: depth from the
+/// nesting, `ngf` and channels from the outermost convolutions, the norm from which keys exist,
+/// skip connections from the up convolution's input width. Dropout has no weights; it is
+/// assumed on, as in the reference's default.
+pub fn infer_architecture(dict: &StateDict, path: &Path) -> Result<UnetGeneratorConfig> {
+    let mut dict_keys: Vec<&str> = dict.keys().collect();
+    // Checkpoints saved through a wrapper (`module.`, `state_dict.`) are read as the loader does.
+    let prefix = dict_keys
+        .iter()
+        .find_map(|key| key.strip_suffix("model.model.0.weight"))
+        .unwrap_or("")
+        .to_string();
+    dict_keys.retain(|key| key.starts_with(&prefix));
+    let shape = |key: &str| dict.get(&format!("{prefix}{key}")).map(|t| t.shape.clone());
+    let not_unet = |reason: &str| Error::WeightFile {
+        path: path.to_path_buf(),
+        reason: format!("not a reference U-Net generator: {reason}"),
+    };
+    let outer =
+        shape("model.model.0.weight").ok_or_else(|| not_unet("no `model.model.0.weight`"))?;
+    let last =
+        shape("model.model.3.weight").ok_or_else(|| not_unet("no `model.model.3.weight`"))?;
+    let [ngf, input_channels] = [outer[0], outer.get(1).copied().unwrap_or(0)];
+    let output_channels = last.get(1).copied().unwrap_or(0);
+    let mut depth = 1;
+    while dict_keys.iter().any(|key| {
+        key.starts_with(&format!(
+            "{prefix}model.model.1.model.{}",
+            "3.model.".repeat(depth)
+        ))
+    }) {
+        depth += 1;
+    }
+    let num_downs = depth + 1;
+    let norm = if dict_keys.iter().any(|key| key.ends_with("running_mean")) {
+        NormKind::Batch
+    } else if shape("model.model.0.bias").is_some() {
+        NormKind::Instance
+    } else {
+        NormKind::None
+    };
+    let config = UnetGeneratorConfig::new()
+        .with_input_channels(input_channels)
+        .with_output_channels(output_channels)
+        .with_num_downs(num_downs)
+        .with_ngf(ngf)
+        .with_norm(norm)
+        .with_skip_connections(last[0] == 2 * ngf);
+    config
+        .validate()
+        .map_err(|err| not_unet(&err.to_string()))?;
+    Ok(config)
+}

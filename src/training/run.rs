@@ -1,0 +1,531 @@
+//! A training run: epochs and the learning-rate schedule, fixed preview samples, validation,
+//! checkpoints, and a guard that stops a diverging run while its last good checkpoint is kept.
+//!
+//! The worker owns a [`Trainer`] and calls [`Trainer::step`] between commands, so pause, stop
+//! and save are honoured within one step.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use image::{DynamicImage, RgbImage};
+
+use super::checkpoint::{self, CheckpointKind, Counters};
+use super::history::{History, LossRecord, ValidationRecord};
+use super::metrics::Metrics;
+use super::state::TrainingState;
+use super::step::train_step;
+use crate::config::RunConfig;
+use crate::data::augment::{AugmentConfig, Jitter, Preprocess};
+use crate::data::convert::{
+    batch_to_tensor, image_to_planar, planar_to_image, planar_to_tensor, tensor_to_images,
+};
+use crate::data::loader::{
+    Loader, LoaderMessage, LoaderOptions, Sample, SampleConfig, load_sample,
+};
+use crate::data::report::Issue;
+use crate::data::{Dataset, DiscoverOptions, PairEntry, Split, discover};
+use crate::device::SelectedDevice;
+use crate::error::{Error, Result};
+use crate::inference::Translator;
+use crate::model::{Dropout, NormMode};
+use crate::worker::protocol::{Event, Progress, RunInfo, TrainingRequest, Triplet};
+use crate::worker::sink::EventSink;
+
+/// Validation compares at most this many pairs (the first of the split), to keep it quick.
+pub const MAX_VALIDATION_PAIRS: usize = 32;
+/// Weight of the newest step in the smoothed seconds-per-step.
+const TIMING_SMOOTHING: f64 = 0.1;
+
+/// What a step left to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StepOutcome {
+    /// More steps to go.
+    Continue,
+    /// The schedule (or `max_steps`) is done; the final checkpoint is saved.
+    Finished,
+}
+
+/// A fixed sample shown in previews or used for validation.
+struct FixedSample {
+    name: String,
+    sample: Sample,
+}
+
+/// A run in progress.
+pub struct Trainer {
+    config: RunConfig,
+    run_dir: PathBuf,
+    state: TrainingState,
+    counters: Counters,
+    history: History,
+    loader: Loader,
+    sample_config: SampleConfig,
+    steps_per_epoch: usize,
+    total_steps: u64,
+    previews: Vec<FixedSample>,
+    validation: Vec<FixedSample>,
+    secs_per_step: Option<f64>,
+    on_gpu: bool,
+}
+
+impl Trainer {
+    /// Prepares a run (new or resumed): data, networks, loader, fixed samples; reports
+    /// [`Event::RunStarted`].
+    pub fn start(
+        request: &TrainingRequest,
+        device: &SelectedDevice,
+        events: &EventSink,
+    ) -> Result<Self> {
+        let run_dir = request.run_dir.clone();
+        let (config, restored) = if request.resume {
+            // The run's own networks, data and losses; the request may lengthen the schedule,
+            // change the reporting intervals, or point to a dataset folder that has moved.
+            let mut config = checkpoint::read_config(&run_dir)?;
+            config.schedule = request.config.schedule;
+            config.intervals = request.config.intervals;
+            if !config.data.dataset_dir.is_dir() && request.config.data.dataset_dir.is_dir() {
+                config.data.dataset_dir = request.config.data.dataset_dir.clone();
+            }
+            config.validate()?;
+            let latest = checkpoint::latest(&run_dir)?.ok_or_else(|| Error::Checkpoint {
+                path: run_dir.clone(),
+                reason: "nothing to resume: latest.json is missing".into(),
+            })?;
+            let restored = checkpoint::load(&latest, &config, &device.device)?;
+            (config, Some(restored))
+        } else {
+            if checkpoint::latest(&run_dir)?.is_some() {
+                return Err(Error::InvalidConfig(format!(
+                    "{} already holds a run: resume it, or train into another folder",
+                    run_dir.display()
+                )));
+            }
+            request.config.validate()?;
+            (request.config.clone(), None)
+        };
+
+        let dataset = load_dataset(&config)?;
+        let train_pairs = dataset.split(Split::Train);
+        let sample_config = sample_config(&config, &dataset);
+        let (state, counters, history) = match restored {
+            Some(restored) => (restored.state, restored.counters, restored.history),
+            None => {
+                checkpoint::write_config(&run_dir, &config)?;
+                let state = TrainingState::new(&config.training, &device.device)?;
+                let counters = Counters {
+                    learning_rate: config
+                        .schedule
+                        .learning_rate(config.training.learning_rate, 0),
+                    ..Counters::default()
+                };
+                (state, counters, History::default())
+            }
+        };
+        let loader = Loader::spawn(
+            train_pairs.clone(),
+            sample_config,
+            LoaderOptions {
+                batch_size: config.data.batch_size,
+                shuffle: config.data.shuffle,
+                seed: config.training.seed,
+                start_epoch: counters.epoch,
+                start_batch: counters.batch_in_epoch,
+                prefetch: 4,
+            },
+        )?;
+        let steps_per_epoch = loader.batches_per_epoch();
+        let scheduled = (steps_per_epoch * config.schedule.total_epochs()) as u64;
+        let total_steps = config
+            .intervals
+            .max_steps
+            .map_or(scheduled, |max| max.min(scheduled));
+
+        // Fixed samples: validation pairs when there are any, else the first training pairs.
+        let val_pairs = dataset.split(Split::Val);
+        let preview_pairs = if val_pairs.is_empty() {
+            &train_pairs
+        } else {
+            &val_pairs
+        };
+        let previews = fixed_samples(
+            preview_pairs,
+            config.intervals.preview_samples,
+            &sample_config,
+            events,
+        );
+        let validation = fixed_samples(&val_pairs, MAX_VALIDATION_PAIRS, &sample_config, events);
+
+        events.send(Event::RunStarted(Box::new(RunInfo {
+            run_dir: run_dir.clone(),
+            config: config.clone(),
+            device: device.info.clone(),
+            device_note: device.fallback_reason.clone(),
+            dataset: dataset.report.clone(),
+            steps_per_epoch,
+            total_steps,
+            start_step: counters.steps,
+            history: history.clone(),
+        })));
+        let mut trainer = Self {
+            config,
+            run_dir,
+            state,
+            counters,
+            history,
+            loader,
+            sample_config,
+            steps_per_epoch,
+            total_steps,
+            previews,
+            validation,
+            secs_per_step: None,
+            on_gpu: !device.is_cpu(),
+        };
+        if trainer.counters.steps == 0 {
+            // The untrained baseline: curves and the quality figure start from it.
+            trainer.validate(events)?;
+        }
+        Ok(trainer)
+    }
+
+    /// Steps done.
+    pub fn steps(&self) -> u64 {
+        self.counters.steps
+    }
+
+    /// The run folder.
+    pub fn run_dir(&self) -> &Path {
+        &self.run_dir
+    }
+
+    /// A translator over the current generator weights.
+    pub fn translator(&self) -> Translator {
+        Translator::from_generator(
+            self.state.generator.clone(),
+            self.config.data.image_size_px,
+            &self.state.device,
+        )
+    }
+
+    /// Runs one training step, with whatever falls due after it (epoch end, previews,
+    /// validation, checkpoints).
+    pub fn step(&mut self, events: &EventSink) -> Result<StepOutcome> {
+        if self.counters.steps >= self.total_steps {
+            self.save(CheckpointKind::Latest, events)?;
+            return Ok(StepOutcome::Finished);
+        }
+        let batch = loop {
+            match self.loader.next() {
+                Some(LoaderMessage::Batch(batch)) => break batch,
+                Some(LoaderMessage::Skipped(problem)) => {
+                    events.send(Event::DataProblem(problem));
+                }
+                Some(LoaderMessage::EpochEnd { epoch }) => {
+                    if self.end_epoch(epoch, events)? == StepOutcome::Finished {
+                        return Ok(StepOutcome::Finished);
+                    }
+                }
+                None => return Err(Error::Backend("the data loader stopped".into())),
+            }
+        };
+        let device = self.state.device.clone();
+        let input = batch_to_tensor(batch.input, batch.input_shape, &device);
+        let target = batch_to_tensor(batch.target, batch.target_shape, &device);
+        let learning_rate = self.counters.learning_rate;
+        if self.on_gpu && self.secs_per_step.is_none() {
+            events.send(Event::CompilingKernels);
+        }
+        let started = Instant::now();
+        let losses = train_step(&mut self.state, input, target, learning_rate)?;
+        if !losses.is_finite() {
+            return Err(Error::NonFinite(format!(
+                "the losses at step {} ({losses:?}): training diverged; the last good checkpoint \
+                 is kept in {} (try a lower learning rate)",
+                self.counters.steps + 1,
+                self.run_dir.display()
+            )));
+        }
+        let elapsed = started.elapsed().as_secs_f64();
+        self.secs_per_step = Some(match self.secs_per_step {
+            Some(mean) => mean + TIMING_SMOOTHING * (elapsed - mean),
+            None => elapsed,
+        });
+        self.counters.steps += 1;
+        self.counters.batch_in_epoch = batch.index + 1;
+        self.counters.generator_optimizer_steps = self.state.generator_optimizer.steps();
+        self.counters.discriminator_optimizer_steps = self.state.discriminator_optimizer.steps();
+        let epoch = self.fractional_epoch();
+        self.history.losses.push(LossRecord {
+            step: self.counters.steps,
+            epoch,
+            losses,
+            learning_rate,
+        });
+        let secs_per_step = self.secs_per_step.unwrap_or(elapsed);
+        events.send(Event::Progress(Progress {
+            epoch: self.counters.epoch,
+            total_epochs: self.config.schedule.total_epochs(),
+            step: self.counters.steps,
+            total_steps: self.total_steps,
+            losses,
+            learning_rate,
+            secs_per_step,
+            eta_secs: secs_per_step * self.total_steps.saturating_sub(self.counters.steps) as f64,
+        }));
+
+        let steps = self.counters.steps;
+        let intervals = self.config.intervals;
+        if steps.is_multiple_of(intervals.preview_every_steps.max(1)) || steps == 1 {
+            self.preview(events)?;
+        }
+        if steps.is_multiple_of(intervals.validate_every_steps.max(1)) {
+            self.validate(events)?;
+        }
+        if steps.is_multiple_of(intervals.checkpoint_every_steps.max(1)) {
+            self.save(CheckpointKind::Latest, events)?;
+        }
+        if steps >= self.total_steps {
+            self.save(CheckpointKind::Latest, events)?;
+            return Ok(StepOutcome::Finished);
+        }
+        Ok(StepOutcome::Continue)
+    }
+
+    fn fractional_epoch(&self) -> f64 {
+        self.counters.epoch as f64
+            + self.counters.batch_in_epoch as f64 / self.steps_per_epoch.max(1) as f64
+    }
+
+    /// Epoch `epoch` is done: save, keep every N epochs, move the learning rate.
+    fn end_epoch(&mut self, epoch: usize, events: &EventSink) -> Result<StepOutcome> {
+        self.counters.epoch = epoch + 1;
+        self.counters.batch_in_epoch = 0;
+        self.counters.learning_rate = self
+            .config
+            .schedule
+            .learning_rate(self.config.training.learning_rate, self.counters.epoch);
+        let keep_every = self.config.intervals.keep_every_epochs.max(1);
+        if (epoch + 1).is_multiple_of(keep_every) {
+            self.save(CheckpointKind::Kept, events)?;
+        }
+        self.save(CheckpointKind::Latest, events)?;
+        if self.counters.epoch >= self.config.schedule.total_epochs() {
+            return Ok(StepOutcome::Finished);
+        }
+        Ok(StepOutcome::Continue)
+    }
+
+    /// Writes a checkpoint and reports it.
+    pub fn save(&mut self, kind: CheckpointKind, events: &EventSink) -> Result<PathBuf> {
+        let path = checkpoint::save(
+            &self.run_dir,
+            &self.config,
+            &self.state,
+            &self.counters,
+            &self.history,
+            kind,
+        )?;
+        events.send(Event::CheckpointSaved {
+            path: path.clone(),
+            step: self.counters.steps,
+            kind,
+        });
+        Ok(path)
+    }
+
+    /// The generator's output for a fixed sample (batch statistics, no dropout).
+    fn generate(&self, sample: &Sample) -> Result<DynamicImage> {
+        let generator = burn::module::Module::valid(&self.state.generator);
+        let channels = self.sample_config.input_channels;
+        let input = planar_to_tensor(
+            vec![sample.input.clone()],
+            [channels, sample.height, sample.width],
+            &self.state.device.clone().inner(),
+        );
+        let output = generator.forward(input, NormMode::BatchStats, Dropout::Off)?;
+        tensor_to_images(output)?
+            .pop()
+            .ok_or_else(|| Error::Backend("the generator returned no image".into()))
+    }
+
+    fn preview(&self, events: &EventSink) -> Result<()> {
+        if self.previews.is_empty() {
+            return Ok(());
+        }
+        let mut triplets = Vec::with_capacity(self.previews.len());
+        for fixed in &self.previews {
+            let sample = &fixed.sample;
+            let generated = self.generate(sample)?;
+            let (height, width) = (sample.height, sample.width);
+            let input = planar_to_image(
+                &sample.input,
+                self.sample_config.input_channels,
+                height,
+                width,
+            );
+            let target = planar_to_image(
+                &sample.target,
+                self.sample_config.output_channels,
+                height,
+                width,
+            );
+            triplets.push(Triplet {
+                name: fixed.name.clone(),
+                input: input.to_rgb8(),
+                generated: generated.to_rgb8(),
+                target: target.to_rgb8(),
+            });
+        }
+        let path = self
+            .run_dir
+            .join("previews")
+            .join(format!("step_{:08}.png", self.counters.steps));
+        save_grid(&path, &triplets)?;
+        events.send(Event::Preview {
+            step: self.counters.steps,
+            triplets,
+        });
+        Ok(())
+    }
+
+    fn validate(&mut self, events: &EventSink) -> Result<()> {
+        if self.validation.is_empty() {
+            return Ok(());
+        }
+        let mut all = Vec::with_capacity(self.validation.len());
+        for fixed in &self.validation {
+            let sample = &fixed.sample;
+            let generated = self.generate(sample)?;
+            let channels = self.sample_config.output_channels;
+            let planar = image_to_planar(&generated, channels);
+            all.push(Metrics::compare(
+                &planar,
+                &sample.target,
+                channels,
+                sample.height,
+                sample.width,
+            ));
+        }
+        let metrics = Metrics::mean(&all);
+        let improved = self
+            .history
+            .best_val_l1()
+            .is_none_or(|best| metrics.l1 < best);
+        self.history.validations.push(ValidationRecord {
+            step: self.counters.steps,
+            epoch: self.fractional_epoch(),
+            metrics,
+        });
+        events.send(Event::Validation {
+            step: self.counters.steps,
+            metrics,
+            pairs: all.len(),
+        });
+        if improved && self.counters.steps > 0 {
+            self.save(CheckpointKind::Best, events)?;
+        }
+        Ok(())
+    }
+}
+
+/// Discovers the dataset of a run and checks it can be trained on.
+fn load_dataset(config: &RunConfig) -> Result<Dataset> {
+    let min_side_px = match config.data.preprocess {
+        Preprocess::Crop => config.data.image_size_px,
+        _ => 0,
+    };
+    let options = DiscoverOptions {
+        hint: config.data.layout,
+        direction: config.data.direction,
+        min_side_px,
+    };
+    let dataset = discover(&config.data.dataset_dir, &options)?;
+    dataset.ensure_trainable()?;
+    Ok(dataset)
+}
+
+/// How the run turns pairs into samples.
+pub fn sample_config(config: &RunConfig, dataset: &Dataset) -> SampleConfig {
+    let generator = &config.training.generator;
+    let data = &config.data;
+    SampleConfig {
+        augment: AugmentConfig {
+            preprocess: data.preprocess,
+            image_size_px: data.image_size_px,
+            load_size_px: data.load_size_px,
+            flip: data.flip,
+            size_multiple: generator.size_multiple() as u32,
+        },
+        direction: data.direction,
+        synth: dataset.synth,
+        input_channels: generator.input_channels,
+        output_channels: generator.output_channels,
+    }
+}
+
+/// Loads up to `count` pairs without random jitter; failures are reported and skipped.
+fn fixed_samples(
+    pairs: &[PairEntry],
+    count: usize,
+    config: &SampleConfig,
+    events: &EventSink,
+) -> Vec<FixedSample> {
+    let mut samples = Vec::new();
+    for pair in pairs.iter().take(count) {
+        match load_sample(pair, config, Jitter::none()) {
+            Ok(sample) => samples.push(FixedSample {
+                name: pair
+                    .files
+                    .path()
+                    .file_name()
+                    .map(|name| name.to_string_lossy().to_string())
+                    .unwrap_or_default(),
+                sample,
+            }),
+            Err(err) => {
+                events.send(Event::DataProblem(crate::data::report::Problem {
+                    path: pair.files.path().to_path_buf(),
+                    issue: Issue::Unreadable(err.to_string()),
+                }));
+            }
+        }
+    }
+    samples
+}
+
+/// Writes preview triplets as one PNG: a row per sample, input | generated | target.
+fn save_grid(path: &Path, triplets: &[Triplet]) -> Result<()> {
+    let Some(first) = triplets.first() else {
+        return Ok(());
+    };
+    let (width, height) = (first.input.width(), first.input.height());
+    let mut grid = RgbImage::new(width * 3, height * triplets.len() as u32);
+    for (row, triplet) in triplets.iter().enumerate() {
+        for (column, image) in [&triplet.input, &triplet.generated, &triplet.target]
+            .iter()
+            .enumerate()
+        {
+            if image.dimensions() == (width, height) {
+                image::imageops::replace(
+                    &mut grid,
+                    *image,
+                    i64::from(width) * column as i64,
+                    i64::from(height) * row as i64,
+                );
+            }
+        }
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|err| Error::io(dir, err))?;
+    }
+    let mut bytes = Vec::new();
+    grid.write_to(
+        &mut std::io::Cursor::new(&mut bytes),
+        image::ImageFormat::Png,
+    )
+    .map_err(|err| Error::Image {
+        path: path.to_path_buf(),
+        reason: format!("could not encode: {err}"),
+    })?;
+    crate::fs::write_atomic(path, &bytes)
+}

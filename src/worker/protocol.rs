@@ -1,0 +1,230 @@
+//! The commands the GUI and the CLI send to the worker, and the events it sends back. Only plain
+//! data crosses: configs, paths, numbers, strings and 8-bit images.
+
+use std::path::PathBuf;
+
+use image::{DynamicImage, RgbImage};
+
+use crate::config::RunConfig;
+use crate::data::report::{Problem, Report};
+use crate::device::{DeviceChoice, DeviceInfo};
+use crate::inference::{ModelSource, TranslateOptions};
+use crate::training::StepLosses;
+use crate::training::checkpoint::CheckpointKind;
+use crate::training::history::History;
+use crate::training::metrics::Metrics;
+
+/// What to train and where.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainingRequest {
+    /// The run's configuration. When resuming, the run's own `config.json` is used except for
+    /// the schedule and the intervals, taken from here (and the dataset folder, if it moved).
+    pub config: RunConfig,
+    /// The run folder: config, checkpoints, previews.
+    pub run_dir: PathBuf,
+    /// Continue from the run folder's latest checkpoint.
+    pub resume: bool,
+    /// Where to compute.
+    pub device: DeviceChoice,
+}
+
+/// Images to translate.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TranslateInputs {
+    /// Images in memory (a sketch, a picked file); results come back in the event.
+    Images(Vec<DynamicImage>),
+    /// Files, written as PNGs to `output_dir` under their own names; progress is reported.
+    Files {
+        /// The inputs.
+        paths: Vec<PathBuf>,
+        /// Where results go.
+        output_dir: PathBuf,
+    },
+}
+
+/// A translation job.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TranslateRequest {
+    /// Echoed in the events about it (the GUI keeps the newest).
+    pub id: u64,
+    /// The generator to use; `None` means the run being trained.
+    pub model: Option<ModelSource>,
+    /// The images.
+    pub inputs: TranslateInputs,
+    /// Normalisation, dropout and size handling.
+    pub options: TranslateOptions,
+}
+
+/// Commands to the worker.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    /// Start (or resume) a training run. Rejected while one is running.
+    StartTraining(Box<TrainingRequest>),
+    /// Pause the run after the current step.
+    Pause,
+    /// Continue a paused run.
+    Resume,
+    /// Save the latest checkpoint and end the run.
+    Stop,
+    /// Save the latest checkpoint now and go on.
+    SaveCheckpoint,
+    /// Translate images (also while training, between steps).
+    Translate(Box<TranslateRequest>),
+    /// Save (if training) and end the worker thread.
+    Shutdown,
+}
+
+/// What a run reports when it starts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunInfo {
+    /// The run folder.
+    pub run_dir: PathBuf,
+    /// The configuration in effect.
+    pub config: RunConfig,
+    /// The device.
+    pub device: DeviceInfo,
+    /// Why the GPU was not used, when it was looked for.
+    pub device_note: Option<String>,
+    /// The dataset's validation report.
+    pub dataset: Report,
+    /// Batches per epoch.
+    pub steps_per_epoch: usize,
+    /// Steps the run will take in all.
+    pub total_steps: u64,
+    /// Steps already done (non-zero when resumed).
+    pub start_step: u64,
+    /// The history so far (empty unless resumed), so curves continue.
+    pub history: History,
+}
+
+/// One training step's report.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Progress {
+    /// The epoch in progress (0-based).
+    pub epoch: usize,
+    /// Epochs in the run.
+    pub total_epochs: usize,
+    /// Steps done.
+    pub step: u64,
+    /// Steps in the run.
+    pub total_steps: u64,
+    /// The losses of this step.
+    pub losses: StepLosses,
+    /// The learning rate used.
+    pub learning_rate: f64,
+    /// Seconds per step, smoothed.
+    pub secs_per_step: f64,
+    /// Seconds to the end, at that pace.
+    pub eta_secs: f64,
+}
+
+/// Input, generated and target images of one fixed sample.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Triplet {
+    /// The sample's file name.
+    pub name: String,
+    /// The input.
+    pub input: RgbImage,
+    /// What the generator made of it.
+    pub generated: RgbImage,
+    /// The target.
+    pub target: RgbImage,
+}
+
+/// Events from the worker.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    /// A run started (or resumed).
+    RunStarted(Box<RunInfo>),
+    /// The first step on a GPU compiles its kernels: seconds to a minute without progress.
+    CompilingKernels,
+    /// A step finished (may be dropped when the receiver is slow).
+    Progress(Progress),
+    /// New previews of the fixed samples (may be dropped).
+    Preview {
+        /// Steps done.
+        step: u64,
+        /// The triplets.
+        triplets: Vec<Triplet>,
+    },
+    /// Validation metrics.
+    Validation {
+        /// Steps done.
+        step: u64,
+        /// Mean over the validation pairs.
+        metrics: Metrics,
+        /// Pairs compared.
+        pairs: usize,
+    },
+    /// A pair could not be loaded and was left out.
+    DataProblem(Problem),
+    /// A checkpoint was written.
+    CheckpointSaved {
+        /// Its folder.
+        path: PathBuf,
+        /// Steps done.
+        step: u64,
+        /// Why.
+        kind: CheckpointKind,
+    },
+    /// The run paused.
+    Paused {
+        /// Steps done.
+        step: u64,
+    },
+    /// The run continues.
+    Resumed {
+        /// Steps done.
+        step: u64,
+    },
+    /// The run ended.
+    Finished {
+        /// Steps done.
+        step: u64,
+        /// Whether it was stopped before the end of its schedule.
+        stopped: bool,
+    },
+    /// Progress of a file translation job.
+    TranslateProgress {
+        /// The request.
+        id: u64,
+        /// Images done.
+        done: usize,
+        /// Images in all.
+        total: usize,
+    },
+    /// A translation job finished.
+    Translated {
+        /// The request.
+        id: u64,
+        /// For in-memory inputs: the outputs, in order.
+        images: Vec<DynamicImage>,
+        /// For files: each input with where its output went, or why it failed.
+        files: Vec<(PathBuf, Result<PathBuf, String>)>,
+        /// Wall time of the job, in milliseconds.
+        millis: u64,
+    },
+    /// A command that does not apply now (e.g. Pause with no run).
+    Rejected {
+        /// The command.
+        command: String,
+        /// Why.
+        reason: String,
+    },
+    /// Something failed; the message has the cause chain.
+    Failed {
+        /// What failed and why.
+        message: String,
+    },
+}
+
+impl Event {
+    /// Whether the event may be dropped when the receiver is behind (progress and previews);
+    /// lifecycle events are always delivered.
+    pub fn is_droppable(&self) -> bool {
+        matches!(
+            self,
+            Event::Progress(_) | Event::Preview { .. } | Event::TranslateProgress { .. }
+        )
+    }
+}

@@ -162,6 +162,19 @@ impl BatchNorm2d {
         }
     }
 
+    /// The statistics `(mean, var, num_batches_tracked)` with every pending update applied.
+    ///
+    /// burn's `RunningState` keeps the newest update of each thread aside until it is synced,
+    /// so a plain `value()` can lag one training step behind.
+    pub fn statistics(&self) -> (Tensor<1>, Tensor<1>, Tensor<1>) {
+        let synced = |state: &RunningState<Tensor<1>>| Module::valid(state).value();
+        (
+            synced(&self.running_mean),
+            synced(&self.running_var),
+            synced(&self.num_batches_tracked),
+        )
+    }
+
     /// Normalises `[B, C, H, W]` per channel as `mode` says.
     pub fn forward(&self, input: Tensor<4>, mode: NormMode) -> Tensor<4> {
         let device = input.device();
@@ -170,8 +183,8 @@ impl BatchNorm2d {
                 input,
                 self.gamma.val(),
                 self.beta.val(),
-                self.running_mean.value().to_device(&device),
-                self.running_var.value().to_device(&device),
+                self.running_mean.value_sync().to_device(&device),
+                self.running_var.value_sync().to_device(&device),
                 NORM_EPS,
             ),
             NormMode::BatchStats => {

@@ -276,17 +276,12 @@ fn push_conv(
 
 fn push_norm(entries: &mut Entries, key: &str, norm: &Norm2d) -> Result<()> {
     if let Some(batch) = &norm.batch {
+        let (mean, var, count) = batch.statistics();
         entries.push((format!("{key}.weight"), to_host(batch.gamma.val())?));
         entries.push((format!("{key}.bias"), to_host(batch.beta.val())?));
-        entries.push((
-            format!("{key}.running_mean"),
-            to_host(batch.running_mean.value())?,
-        ));
-        entries.push((
-            format!("{key}.running_var"),
-            to_host(batch.running_var.value())?,
-        ));
-        let mut count = to_host(batch.num_batches_tracked.value())?;
+        entries.push((format!("{key}.running_mean"), to_host(mean)?));
+        entries.push((format!("{key}.running_var"), to_host(var)?));
+        let mut count = to_host(count)?;
         count.shape.clear(); // a scalar in PyTorch
         entries.push((format!("{key}.num_batches_tracked"), count));
     }

@@ -7,6 +7,7 @@
 )]
 
 mod data;
+mod engine;
 mod kernels;
 mod model;
 mod parity;

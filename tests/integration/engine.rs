@@ -1,0 +1,564 @@
+//! The training engine: the worker's events and commands, checkpoints, exact resume,
+//! translation, and the CLI end to end.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use burn::tensor::{Device, Distribution, Tensor};
+use pix2pix_studio::config::{DataConfig, Intervals, RunConfig, TrainingConfig};
+use pix2pix_studio::device::DeviceChoice;
+use pix2pix_studio::inference::{
+    ModelSource, SizeMode, TranslateOptions, Translator, infer_architecture,
+};
+use pix2pix_studio::model::pytorch::StateDict;
+use pix2pix_studio::model::{Dropout, NormMode, PatchDiscriminatorConfig, UnetGeneratorConfig};
+use pix2pix_studio::training::checkpoint::{self, CheckpointKind, Counters};
+use pix2pix_studio::training::history::History;
+use pix2pix_studio::training::schedule::{LrPolicy, Schedule};
+use pix2pix_studio::training::{TrainingState, train_step};
+use pix2pix_studio::worker::{
+    Command, Event, TrainingRequest, TranslateInputs, TranslateRequest, WorkerHandle,
+};
+
+use crate::util::{have_parity, parity_dir, temp_dir, values};
+
+fn sketches() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("sample_pairs/sketches")
+}
+
+/// A tiny run on the sketches: 32 px, U-Net depth 5, width 4.
+fn tiny_run(max_steps: u64) -> RunConfig {
+    RunConfig {
+        training: TrainingConfig::new(
+            UnetGeneratorConfig::new().with_num_downs(5).with_ngf(4),
+            PatchDiscriminatorConfig::new().with_ndf(4).with_n_layers(2),
+        )
+        .with_seed(5),
+        data: DataConfig::new(sketches(), 32),
+        schedule: Schedule {
+            n_epochs: 1,
+            n_epochs_decay: 1,
+            policy: LrPolicy::Linear,
+        },
+        intervals: Intervals {
+            preview_every_steps: 3,
+            validate_every_steps: 4,
+            checkpoint_every_steps: 5,
+            keep_every_epochs: 1,
+            preview_samples: 2,
+            max_steps: Some(max_steps),
+        },
+    }
+}
+
+fn request(config: RunConfig, run_dir: &Path, resume: bool) -> Command {
+    Command::StartTraining(Box::new(TrainingRequest {
+        config,
+        run_dir: run_dir.to_path_buf(),
+        resume,
+        device: DeviceChoice::Cpu,
+    }))
+}
+
+fn next(worker: &WorkerHandle) -> Event {
+    worker
+        .recv_timeout(Duration::from_secs(120))
+        .expect("the worker went quiet")
+}
+
+/// Collects events until the run finishes or fails.
+fn until_finished(worker: &WorkerHandle) -> Vec<Event> {
+    let mut events = Vec::new();
+    loop {
+        let event = next(worker);
+        let done = matches!(event, Event::Finished { .. } | Event::Failed { .. });
+        events.push(event);
+        if done {
+            return events;
+        }
+    }
+}
+
+fn worker() -> WorkerHandle {
+    WorkerHandle::spawn(Box::new(|| {})).unwrap()
+}
+
+#[test]
+fn a_short_run_reports_events_in_order() {
+    let run_dir = temp_dir("engine-events");
+    let worker = worker();
+    worker.send(request(tiny_run(6), &run_dir, false)).unwrap();
+    let events = until_finished(&worker);
+    let Event::RunStarted(info) = &events[0] else {
+        panic!("first event: {:?}", events[0]);
+    };
+    assert_eq!(info.start_step, 0);
+    assert_eq!(info.total_steps, 6);
+    assert_eq!(info.dataset.pairs_per_split.values().sum::<usize>(), 264);
+    let steps: Vec<u64> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Progress(p) => {
+                assert!(p.losses.is_finite(), "{p:?}");
+                Some(p.step)
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(steps, vec![1, 2, 3, 4, 5, 6]);
+    let validations: Vec<u64> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Validation { step, .. } => Some(*step),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(validations, vec![0, 4]);
+    let previews: Vec<(u64, usize)> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Preview { step, triplets } => Some((*step, triplets.len())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(previews, vec![(1, 2), (3, 2), (6, 2)]);
+    if let Some(Event::Preview { triplets, .. }) =
+        events.iter().find(|e| matches!(e, Event::Preview { .. }))
+    {
+        assert_eq!(triplets[0].generated.dimensions(), (32, 32));
+    }
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::CheckpointSaved { step: 5, .. }))
+    );
+    assert!(matches!(
+        events.last(),
+        Some(Event::Finished {
+            step: 6,
+            stopped: false
+        })
+    ));
+    assert!(run_dir.join("previews/step_00000003.png").is_file());
+    assert_eq!(
+        checkpoint::latest(&run_dir).unwrap().unwrap(),
+        run_dir.join("checkpoints/step_00000006")
+    );
+}
+
+#[test]
+fn pause_resume_and_stop_are_honoured_between_steps() {
+    let run_dir = temp_dir("engine-pause");
+    let worker = worker();
+    worker
+        .send(request(tiny_run(10_000), &run_dir, false))
+        .unwrap();
+    // Wait for the first step, then pause.
+    while !matches!(next(&worker), Event::Progress(_)) {}
+    worker.send(Command::Pause).unwrap();
+    let paused_at = loop {
+        if let Event::Paused { step } = next(&worker) {
+            break step;
+        }
+    };
+    // Nothing trains while paused.
+    let quiet_until = Instant::now() + Duration::from_millis(400);
+    while Instant::now() < quiet_until {
+        if let Some(event) = worker.recv_timeout(Duration::from_millis(50)) {
+            assert!(
+                !matches!(event, Event::Progress(_)),
+                "trained while paused: {event:?}"
+            );
+        }
+    }
+    worker.send(Command::Pause).unwrap();
+    assert!(
+        matches!(next(&worker), Event::Rejected { .. }),
+        "a second pause is refused"
+    );
+    worker.send(Command::Resume).unwrap();
+    assert_eq!(next(&worker), Event::Resumed { step: paused_at });
+    while !matches!(next(&worker), Event::Progress(p) if p.step > paused_at) {}
+    worker.send(Command::SaveCheckpoint).unwrap();
+    while !matches!(next(&worker), Event::CheckpointSaved { .. }) {}
+    worker.send(Command::Stop).unwrap();
+    let events = until_finished(&worker);
+    let Some(Event::Finished {
+        step,
+        stopped: true,
+    }) = events.last()
+    else {
+        panic!("{:?}", events.last());
+    };
+    assert!(events.iter().any(|e| matches!(e, Event::CheckpointSaved { step: s, kind: CheckpointKind::Latest, .. } if s == step)));
+    let stopped_at = *step;
+    worker.send(Command::Stop).unwrap();
+    assert!(matches!(next(&worker), Event::Rejected { .. }));
+    // A new run into the same folder is refused: it would overwrite the stopped one.
+    worker.send(request(tiny_run(3), &run_dir, false)).unwrap();
+    let Event::Failed { message } = next(&worker) else {
+        panic!("expected a refusal")
+    };
+    assert!(message.contains("already holds a run"), "{message}");
+    assert!(stopped_at > paused_at);
+}
+
+/// The generator's output for a fixed input, from a checkpoint folder.
+fn checkpoint_output(dir: &Path) -> Vec<f32> {
+    let translator =
+        Translator::load(&ModelSource::Checkpoint(dir.to_path_buf()), &Device::flex()).unwrap();
+    let image = image::DynamicImage::ImageRgb8(image::RgbImage::from_fn(32, 32, |x, y| {
+        image::Rgb([(x * 8) as u8, (y * 8) as u8, 77])
+    }));
+    let output = translator
+        .translate(
+            &image,
+            &TranslateOptions {
+                norm: NormMode::RunningStats,
+                ..TranslateOptions::default()
+            },
+        )
+        .unwrap();
+    output
+        .to_rgb8()
+        .into_raw()
+        .into_iter()
+        .map(f32::from)
+        .collect()
+}
+
+#[test]
+fn resuming_continues_exactly_where_the_run_stopped() {
+    // One run of 8 steps, and one of 4 steps resumed to 8: same weights, same history.
+    let straight = temp_dir("engine-straight");
+    let worker = worker();
+    worker.send(request(tiny_run(8), &straight, false)).unwrap();
+    until_finished(&worker);
+
+    let resumed = temp_dir("engine-resumed");
+    worker.send(request(tiny_run(4), &resumed, false)).unwrap();
+    until_finished(&worker);
+    worker.send(request(tiny_run(8), &resumed, true)).unwrap();
+    let events = until_finished(&worker);
+    let Event::RunStarted(info) = &events[0] else {
+        panic!("{:?}", events[0])
+    };
+    assert_eq!(info.start_step, 4);
+    assert_eq!(
+        info.history.losses.len(),
+        4,
+        "the history comes back with the run"
+    );
+
+    let a = checkpoint::latest(&straight).unwrap().unwrap();
+    let b = checkpoint::latest(&resumed).unwrap().unwrap();
+    for file in [
+        "generator.safetensors",
+        "discriminator.safetensors",
+        "optimizer.safetensors",
+    ] {
+        assert!(
+            std::fs::read(a.join(file)).unwrap() == std::fs::read(b.join(file)).unwrap(),
+            "{file} differs"
+        );
+    }
+    let read = |dir: &Path| -> (Counters, History) {
+        (
+            serde_json::from_slice(&std::fs::read(dir.join("state.json")).unwrap()).unwrap(),
+            serde_json::from_slice(&std::fs::read(dir.join("history.json")).unwrap()).unwrap(),
+        )
+    };
+    let ((counters_a, history_a), (counters_b, history_b)) = (read(&a), read(&b));
+    assert_eq!(counters_a, counters_b);
+    assert_eq!(counters_b.steps, 8);
+    assert_eq!(
+        history_a.losses, history_b.losses,
+        "the curves continue without a jump"
+    );
+    assert_eq!(checkpoint_output(&a), checkpoint_output(&b));
+}
+
+#[test]
+fn a_checkpoint_round_trip_restores_networks_and_optimisers() {
+    let device = Device::flex();
+    let config = tiny_run(1);
+    let mut state = TrainingState::new(&config.training, &device).unwrap();
+    let input = Tensor::<4>::random(
+        [1, 3, 32, 32],
+        Distribution::Uniform(-1.0, 1.0),
+        &state.device,
+    );
+    let target = input.clone().neg();
+    for _ in 0..2 {
+        train_step(&mut state, input.clone(), target.clone(), 2e-4).unwrap();
+    }
+    let run_dir = temp_dir("engine-roundtrip");
+    let counters = Counters {
+        steps: state.steps,
+        learning_rate: 2e-4,
+        generator_optimizer_steps: state.generator_optimizer.steps(),
+        discriminator_optimizer_steps: state.discriminator_optimizer.steps(),
+        ..Counters::default()
+    };
+    let dir = checkpoint::save(
+        &run_dir,
+        &config,
+        &state,
+        &counters,
+        &History::default(),
+        CheckpointKind::Latest,
+    )
+    .unwrap();
+    let mut restored = checkpoint::load(&dir, &config, &device).unwrap().state;
+    // The same step from the original and the restored state gives the same weights.
+    train_step(&mut state, input.clone(), target.clone(), 2e-4).unwrap();
+    train_step(&mut restored, input.clone(), target.clone(), 2e-4).unwrap();
+    let weights = |s: &TrainingState| values(s.generator.levels[1].down.weight.val());
+    assert_eq!(weights(&state), weights(&restored));
+    let probe = input.inner();
+    let out = |s: &TrainingState| {
+        values(
+            burn::module::Module::valid(&s.generator)
+                .forward(probe.clone(), NormMode::RunningStats, Dropout::Off)
+                .unwrap(),
+        )
+    };
+    assert_eq!(out(&state), out(&restored));
+}
+
+#[test]
+fn broken_or_foreign_checkpoints_are_refused_by_name() {
+    let run_dir = temp_dir("engine-broken");
+    let worker = worker();
+    worker.send(request(tiny_run(2), &run_dir, false)).unwrap();
+    until_finished(&worker);
+    let dir = checkpoint::latest(&run_dir).unwrap().unwrap();
+    let config = checkpoint::read_config(&run_dir).unwrap();
+
+    let bytes = std::fs::read(dir.join("generator.safetensors")).unwrap();
+    std::fs::write(dir.join("generator.safetensors"), &bytes[..bytes.len() / 2]).unwrap();
+    let err = checkpoint::load(&dir, &config, &Device::flex())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("generator.safetensors"), "{err}");
+    // Resuming such a run fails with the reason and changes nothing.
+    worker.send(request(tiny_run(4), &run_dir, true)).unwrap();
+    let Event::Failed { message } = next(&worker) else {
+        panic!("expected a failure")
+    };
+    assert!(message.contains("generator.safetensors"), "{message}");
+
+    std::fs::remove_file(dir.join("state.json")).unwrap();
+    let err = checkpoint::load(&dir, &config, &Device::flex())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("state.json is missing"), "{err}");
+
+    // A checkpoint of another architecture names the key and both shapes.
+    let other = RunConfig {
+        training: TrainingConfig::new(
+            UnetGeneratorConfig::new().with_num_downs(5).with_ngf(8),
+            PatchDiscriminatorConfig::new().with_ndf(4).with_n_layers(2),
+        ),
+        ..config.clone()
+    };
+    let fresh = temp_dir("engine-foreign");
+    worker.send(request(tiny_run(1), &fresh, false)).unwrap();
+    until_finished(&worker);
+    let fresh_dir = checkpoint::latest(&fresh).unwrap().unwrap();
+    let err = checkpoint::load(&fresh_dir, &other, &Device::flex())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("model.model.0.weight") && err.contains("[8, 3, 4, 4]"),
+        "{err}"
+    );
+    let missing = checkpoint::load(&fresh.join("nope"), &config, &Device::flex())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(missing.contains("nope"), "{missing}");
+}
+
+#[test]
+fn translation_through_the_worker_and_from_exported_weights() {
+    let run_dir = temp_dir("engine-translate");
+    let worker = worker();
+    worker.send(request(tiny_run(3), &run_dir, false)).unwrap();
+    until_finished(&worker);
+    let image = image::DynamicImage::ImageRgb8(image::RgbImage::from_fn(50, 30, |x, y| {
+        image::Rgb([(x * 5) as u8, (y * 8) as u8, 30])
+    }));
+    for size in [SizeMode::TrainedSize, SizeMode::Pad, SizeMode::Resize] {
+        let options = TranslateOptions {
+            size,
+            ..TranslateOptions::default()
+        };
+        worker
+            .send(Command::Translate(Box::new(TranslateRequest {
+                id: 7,
+                model: Some(ModelSource::RunDir(run_dir.clone())),
+                inputs: TranslateInputs::Images(vec![image.clone()]),
+                options,
+            })))
+            .unwrap();
+        let Event::Translated { id, images, .. } = next(&worker) else {
+            panic!("no translation")
+        };
+        assert_eq!(id, 7);
+        assert_eq!(
+            (images[0].width(), images[0].height()),
+            (50, 30),
+            "{size:?}"
+        );
+    }
+    let checkpoint_dir = checkpoint::latest(&run_dir).unwrap().unwrap();
+    let exported = run_dir.join("exported.safetensors");
+    let translator =
+        Translator::load(&ModelSource::Checkpoint(checkpoint_dir), &Device::flex()).unwrap();
+    pix2pix_studio::model::pytorch::save_generator(translator.generator(), &exported).unwrap();
+    let imported = Translator::load(
+        &ModelSource::Weights {
+            path: exported.clone(),
+            architecture: None,
+        },
+        &Device::flex(),
+    )
+    .unwrap();
+    assert_eq!(imported.config().num_downs, 5);
+    assert_eq!(imported.config().ngf, 4);
+    let options = TranslateOptions {
+        size: SizeMode::Pad,
+        ..TranslateOptions::default()
+    };
+    assert_eq!(
+        translator.translate(&image, &options).unwrap().to_rgb8(),
+        imported.translate(&image, &options).unwrap().to_rgb8(),
+        "export then import gives identical outputs"
+    );
+    // No run and no model: refused.
+    worker
+        .send(Command::Translate(Box::new(TranslateRequest {
+            id: 8,
+            model: None,
+            inputs: TranslateInputs::Images(vec![image]),
+            options,
+        })))
+        .unwrap();
+    assert!(matches!(next(&worker), Event::Rejected { .. }));
+}
+
+#[test]
+fn the_architecture_of_reference_weights_is_read_from_their_keys() {
+    if !have_parity() {
+        return;
+    }
+    let path = parity_dir().join("G_unet256_ngf4.pth");
+    let config = infer_architecture(&StateDict::read(&path).unwrap(), &path).unwrap();
+    assert_eq!(config, UnetGeneratorConfig::new().with_ngf(4));
+    let translator = Translator::load(
+        &ModelSource::Weights {
+            path,
+            architecture: None,
+        },
+        &Device::flex(),
+    )
+    .unwrap();
+    // Dropout from a seed repeats with the seed and changes with it.
+    let image = image::DynamicImage::ImageRgb8(image::RgbImage::from_fn(256, 256, |x, y| {
+        image::Rgb([x as u8, y as u8, 128])
+    }));
+    let with_seed = |seed| {
+        let options = TranslateOptions {
+            dropout_seed: Some(seed),
+            ..TranslateOptions::default()
+        };
+        translator.translate(&image, &options).unwrap().to_rgb8()
+    };
+    assert_eq!(with_seed(1), with_seed(1));
+    assert_ne!(with_seed(1), with_seed(2));
+    let discriminator = parity_dir().join("D_basic_ndf4.safetensors");
+    let err = infer_architecture(&StateDict::read(&discriminator).unwrap(), &discriminator)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not a reference U-Net generator"), "{err}");
+}
+
+fn binary() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_pix2pix-studio"))
+}
+
+#[test]
+fn the_cli_trains_then_translates_and_reports_errors_with_exit_codes() {
+    let dir = temp_dir("engine-cli");
+    let run_dir = dir.join("run");
+    let status = binary()
+        .args(["--device", "cpu", "train", "--dataroot"])
+        .arg(sketches())
+        .args(["-o"])
+        .arg(&run_dir)
+        .args([
+            "--crop_size",
+            "32",
+            "--num_downs",
+            "5",
+            "--ngf",
+            "4",
+            "--ndf",
+            "4",
+            "--max-steps",
+            "3",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let output_dir = dir.join("out");
+    let translated = binary()
+        .args(["translate", "-m"])
+        .arg(&run_dir)
+        .arg(sketches().join("val"))
+        .args(["-o"])
+        .arg(&output_dir)
+        .output()
+        .unwrap();
+    assert!(
+        translated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&translated.stderr)
+    );
+    assert_eq!(std::fs::read_dir(&output_dir).unwrap().count(), 24);
+    let exported = binary()
+        .arg("export")
+        .arg(&run_dir)
+        .args(["-o"])
+        .arg(dir.join("g.safetensors"))
+        .output()
+        .unwrap();
+    assert!(exported.status.success());
+    let inspected = binary().arg("inspect").arg(&run_dir).output().unwrap();
+    assert!(String::from_utf8_lossy(&inspected.stdout).contains("step 3"));
+
+    let usage = binary().args(["train", "--no-such-flag"]).output().unwrap();
+    assert_eq!(usage.status.code(), Some(2));
+    let missing = binary()
+        .args(["--device", "cpu", "train", "--dataroot"])
+        .arg(dir.join("no-data"))
+        .args(["-o"])
+        .arg(dir.join("run2"))
+        .args(["--crop_size", "32", "--num_downs", "5"])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(
+        stderr.contains("no-data") && stderr.matches("error:").count() == 1,
+        "{stderr}"
+    );
+}

@@ -562,3 +562,32 @@ fn the_cli_trains_then_translates_and_reports_errors_with_exit_codes() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_diverging_run_stops_with_a_message_and_keeps_its_last_good_checkpoint() {
+    let run_dir = temp_dir("engine-nan");
+    let mut config = tiny_run(50);
+    config.training = config.training.with_learning_rate(1e12);
+    config.intervals.checkpoint_every_steps = 1;
+    let worker = worker();
+    worker
+        .send(request(config.clone(), &run_dir, false))
+        .unwrap();
+    let events = until_finished(&worker);
+    let Some(Event::Failed { message }) = events.last() else {
+        panic!("the run did not stop: {:?}", events.last());
+    };
+    assert!(message.contains("diverged"), "{message}");
+    let last_good = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::CheckpointSaved { step, .. } => Some(*step),
+            _ => None,
+        })
+        .max();
+    let step = last_good.expect("some steps succeed before the weights blow up");
+    let latest = checkpoint::latest(&run_dir).unwrap().unwrap();
+    assert!(latest.ends_with(format!("step_{step:08}")));
+    let restored = checkpoint::load(&latest, &config, &Device::flex()).unwrap();
+    assert!(restored.history.losses.iter().all(|r| r.losses.is_finite()));
+}

@@ -12,9 +12,11 @@
 //! - [`bench`]: the performance benchmark behind `pix2pix-studio bench`.
 //! - [`worker`]: the thread that owns the tensors, driven by commands, reporting events.
 //! - [`app`]: the desktop GUI (eframe/egui).
+//! - [`bundled`]: where the sample data and demo models shipped with the app are.
 
 pub mod app;
 pub mod bench;
+pub mod bundled;
 pub mod config;
 pub mod data;
 pub mod device;

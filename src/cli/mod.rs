@@ -23,6 +23,10 @@ pub struct Cli {
     /// Compute device: auto (a hardware GPU if one works, else the CPU), gpu or cpu.
     #[arg(long, global = true, default_value = "auto")]
     pub device: DeviceChoice,
+    /// With no subcommand: record the interval of every frame of the window into this file
+    /// (one value in ms per line, p50 / p95 first) for measuring responsiveness.
+    #[arg(long)]
+    pub frame_log: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -69,7 +73,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         None => {
             let selected = device::select(cli.device)?;
-            pix2pix_studio::app::run(selected)
+            pix2pix_studio::app::run(selected, cli.frame_log)
                 .map_err(|err| anyhow::anyhow!("could not open the window: {err}"))
         }
         Some(Command::Train(args)) => train::train_command(cli.device, &args),

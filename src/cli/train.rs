@@ -366,7 +366,9 @@ fn drive_training(
                 bar.finish_and_clear();
                 bail!("{command} refused: {reason}");
             }
-            Event::TranslateProgress { .. } | Event::Translated { .. } => {}
+            Event::TranslateProgress { .. }
+            | Event::Translated { .. }
+            | Event::TranslateFailed { .. } => {}
         }
     }
 }

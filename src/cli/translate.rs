@@ -5,10 +5,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use pix2pix_studio::bundled::{DemoModel, demo_model_dir};
 use pix2pix_studio::data::decode::has_image_extension;
 use pix2pix_studio::inference::{ModelSource, SizeMode, TranslateOptions, Translator};
 use pix2pix_studio::model::NormMode;
-use pix2pix_studio::model::pytorch::save_generator;
+use pix2pix_studio::model::pytorch::{save_generator, save_generator_half};
 use pix2pix_studio::training::checkpoint;
 use pix2pix_studio::worker::{Command, Event, TranslateInputs, TranslateRequest};
 
@@ -18,8 +19,9 @@ use super::{next_event, spawn_worker};
 #[derive(Debug, clap::Args)]
 pub struct TranslateArgs {
     /// The model: a run folder, a checkpoint folder, or reference weights (.pth, .safetensors).
+    /// Default: the demo model shipped in assets/demo/sketches.
     #[arg(long, short = 'm')]
-    pub model: PathBuf,
+    pub model: Option<PathBuf>,
     /// Images or folders of images.
     #[arg(required = true)]
     pub inputs: Vec<PathBuf>,
@@ -89,7 +91,16 @@ fn expand_inputs(inputs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
 
 /// Runs `translate`.
 pub fn translate_command(args: &TranslateArgs) -> anyhow::Result<()> {
-    let model = model_source(&args.model)?;
+    let model = match &args.model {
+        Some(path) => model_source(path)?,
+        None => {
+            let demo = demo_model_dir(DemoModel::Sketches).context(
+                "no --model given and the demo model (assets/demo/sketches) was not found",
+            )?;
+            eprintln!("using the demo model {}", demo.display());
+            ModelSource::Checkpoint(demo)
+        }
+    };
     let paths = expand_inputs(&args.inputs)?;
     let options = TranslateOptions {
         norm: if args.eval {
@@ -145,7 +156,9 @@ pub fn translate_command(args: &TranslateArgs) -> anyhow::Result<()> {
                 }
                 return Ok(());
             }
-            Event::Failed { message } => bail!("{message}"),
+            Event::Failed { message } | Event::TranslateFailed { message, .. } => {
+                bail!("{message}")
+            }
             Event::Rejected { reason, .. } => bail!("{reason}"),
             _ => {}
         }
@@ -157,9 +170,14 @@ pub fn translate_command(args: &TranslateArgs) -> anyhow::Result<()> {
 pub struct ExportArgs {
     /// A run folder (its latest checkpoint, or the best with --best) or a checkpoint folder.
     pub model: PathBuf,
-    /// The .safetensors file to write.
+    /// Where to write: a `.safetensors` file (the generator with the reference's key names), or
+    /// a folder, which gets `generator.safetensors` and the run's `config.json` and loads like a
+    /// checkpoint (`translate -m FOLDER`).
     #[arg(long, short = 'o')]
     pub output: PathBuf,
+    /// Store the weights in half precision (f16): half the size, for shipping a model.
+    #[arg(long)]
+    pub half: bool,
     /// Export the checkpoint with the best validation L1 instead of the latest.
     #[arg(long)]
     pub best: bool,
@@ -180,12 +198,35 @@ pub fn export_command(args: &ExportArgs) -> anyhow::Result<()> {
         other => other,
     };
     let translator = Translator::load(&source, &burn::tensor::Device::flex())?;
-    save_generator(translator.generator(), &args.output)?;
+    let is_file = args
+        .output
+        .extension()
+        .is_some_and(|extension| extension == "safetensors");
+    let weights_path = if is_file {
+        args.output.clone()
+    } else {
+        let checkpoint_dir = match &source {
+            ModelSource::RunDir(dir) => checkpoint::latest(dir)?
+                .with_context(|| format!("{}: the run has no checkpoint yet", dir.display()))?,
+            ModelSource::Checkpoint(dir) => dir.clone(),
+            ModelSource::Weights { .. } => {
+                bail!("{}: already a weights file", args.model.display())
+            }
+        };
+        let config = checkpoint::read_config(&checkpoint_dir)?;
+        checkpoint::write_config(&args.output, &config)?;
+        args.output.join("generator.safetensors")
+    };
+    if args.half {
+        save_generator_half(translator.generator(), &weights_path)?;
+    } else {
+        save_generator(translator.generator(), &weights_path)?;
+    }
     let config = translator.config();
     println!(
         "wrote {} (U-Net num_downs {}, ngf {}, {}→{} channels, {:?} norm): load it in PyTorch with \
          UnetGenerator({}, {}, {}, {}) and load_state_dict",
-        args.output.display(),
+        weights_path.display(),
         config.num_downs,
         config.ngf,
         config.input_channels,

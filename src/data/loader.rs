@@ -74,6 +74,21 @@ pub fn load_sample(entry: &PairEntry, config: &SampleConfig, jitter: Jitter) -> 
     })
 }
 
+/// One pair as (input, target) pictures at full size, for showing it (thumbnails, previews of
+/// a synthesis task).
+pub fn load_pair_images(
+    entry: &PairEntry,
+    direction: Direction,
+    synth: Option<SynthTask>,
+) -> Result<(DynamicImage, DynamicImage)> {
+    let (a, b) = load_sides(&entry.files, synth)?;
+    Ok(match (direction, synth) {
+        (_, Some(task)) => task.make_pair(&a),
+        (Direction::BtoA, None) => (b, a),
+        (Direction::AtoB, None) => (a, b),
+    })
+}
+
 /// The two sides (A, B) of a pair in pixels; a photo is returned twice.
 fn load_sides(files: &PairFiles, synth: Option<SynthTask>) -> Result<(DynamicImage, DynamicImage)> {
     match files {

@@ -251,12 +251,18 @@ pub fn discriminator_parameters(discriminator: &PatchDiscriminator) -> Vec<(Stri
 
 /// Writes the generator as `.safetensors` with the reference's key names.
 pub fn save_generator(generator: &UnetGenerator, path: &Path) -> Result<()> {
-    write_safetensors(&generator_state_dict(generator)?, path)
+    write_safetensors(&generator_state_dict(generator)?, path, Dtype::F32)
+}
+
+/// Writes the generator as `.safetensors` in half precision (f16): half the size, for shipping
+/// a model; it loads like any other (values are widened back to f32).
+pub fn save_generator_half(generator: &UnetGenerator, path: &Path) -> Result<()> {
+    write_safetensors(&generator_state_dict(generator)?, path, Dtype::F16)
 }
 
 /// Writes the discriminator as `.safetensors` with the reference's key names.
 pub fn save_discriminator(discriminator: &PatchDiscriminator, path: &Path) -> Result<()> {
-    write_safetensors(&discriminator_state_dict(discriminator)?, path)
+    write_safetensors(&discriminator_state_dict(discriminator)?, path, Dtype::F32)
 }
 
 type Entries = Vec<(String, HostTensor)>;
@@ -300,7 +306,8 @@ fn to_host<const D: usize>(tensor: Tensor<D>) -> Result<HostTensor> {
     Ok(HostTensor { shape, values })
 }
 
-fn write_safetensors(entries: &Entries, path: &Path) -> Result<()> {
+/// Writes `entries` with floats as `float_dtype` (F32 or F16).
+fn write_safetensors(entries: &Entries, path: &Path, float_dtype: Dtype) -> Result<()> {
     let bytes: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = entries
         .iter()
         .map(|(key, tensor)| {
@@ -312,6 +319,13 @@ fn write_safetensors(entries: &Entries, path: &Path) -> Result<()> {
                     vec![],
                     count.to_le_bytes().to_vec(),
                 )
+            } else if float_dtype == Dtype::F16 {
+                let data = tensor
+                    .values
+                    .iter()
+                    .flat_map(|&v| half::f16::from_f32(v).to_le_bytes())
+                    .collect();
+                (key.clone(), Dtype::F16, tensor.shape.clone(), data)
             } else {
                 let data = tensor.values.iter().flat_map(|v| v.to_le_bytes()).collect();
                 (key.clone(), Dtype::F32, tensor.shape.clone(), data)

@@ -14,7 +14,9 @@ use crate::inference::{ModelSource, Translator};
 use crate::training::checkpoint::CheckpointKind;
 use crate::training::run::{StepOutcome, Trainer};
 pub use handle::WorkerHandle;
-pub use protocol::{Command, Event, TrainingRequest, TranslateInputs, TranslateRequest};
+pub use protocol::{
+    Command, Event, Progress, RunInfo, TrainingRequest, TranslateInputs, TranslateRequest, Triplet,
+};
 use sink::EventSink;
 
 /// Whether the worker goes on after a command.
@@ -181,9 +183,9 @@ impl Worker {
             None => match &self.trainer {
                 Some(trainer) => trainer.translator(),
                 None => {
-                    self.sink.send(Event::Rejected {
-                        command: "Translate".into(),
-                        reason: "no run is training; choose a model".into(),
+                    self.sink.send(Event::TranslateFailed {
+                        id: request.id,
+                        message: "no run is training; choose a model".into(),
                     });
                     return;
                 }
@@ -194,7 +196,8 @@ impl Worker {
                     match Translator::load(source, &burn::tensor::Device::flex()) {
                         Ok(translator) => self.translator = Some((source.clone(), translator)),
                         Err(err) => {
-                            self.sink.send(Event::Failed {
+                            self.sink.send(Event::TranslateFailed {
+                                id: request.id,
                                 message: format!("could not load the model: {err}"),
                             });
                             return;
@@ -214,7 +217,8 @@ impl Worker {
                     match translator.translate(image, &request.options) {
                         Ok(output) => outputs.push(output),
                         Err(err) => {
-                            self.sink.send(Event::Failed {
+                            self.sink.send(Event::TranslateFailed {
+                                id: request.id,
                                 message: format!("translation failed: {err}"),
                             });
                             self.keep_translator(request, translator);

@@ -204,6 +204,14 @@ pub enum Event {
         /// Wall time of the job, in milliseconds.
         millis: u64,
     },
+    /// A translation job could not run (no model, a model that does not load, an image that
+    /// does not fit).
+    TranslateFailed {
+        /// The request.
+        id: u64,
+        /// Why, with the cause chain.
+        message: String,
+    },
     /// A command that does not apply now (e.g. Pause with no run).
     Rejected {
         /// The command.

@@ -448,7 +448,10 @@ fn translation_through_the_worker_and_from_exported_weights() {
             options,
         })))
         .unwrap();
-    assert!(matches!(next(&worker), Event::Rejected { .. }));
+    assert!(matches!(
+        next(&worker),
+        Event::TranslateFailed { id: 8, .. }
+    ));
 }
 
 #[test]
@@ -485,6 +488,60 @@ fn the_architecture_of_reference_weights_is_read_from_their_keys() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("not a reference U-Net generator"), "{err}");
+}
+
+/// Mean absolute difference of two pictures of the same size, in 8-bit levels.
+fn mean_abs_diff(a: &image::RgbImage, b: &image::RgbImage) -> f64 {
+    assert_eq!(a.dimensions(), b.dimensions());
+    let total: f64 = a
+        .as_raw()
+        .iter()
+        .zip(b.as_raw())
+        .map(|(&x, &y)| (f64::from(x) - f64::from(y)).abs())
+        .sum();
+    total / a.as_raw().len() as f64
+}
+
+#[test]
+fn the_shipped_demo_model_colours_a_committed_sketch() {
+    let dir = temp_dir("engine-demo-smoke");
+    let examples = PathBuf::from("assets/examples");
+    let translated = binary()
+        .arg("translate")
+        .arg(examples.join("house_sketch.png"))
+        .args(["-o"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        translated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&translated.stderr)
+    );
+    let result = image::open(dir.join("house_sketch.png")).unwrap().to_rgb8();
+    assert_eq!(result.dimensions(), (128, 128));
+    // Not blank and not constant: varied, and coloured somewhere (a sketch is black on white).
+    let levels: Vec<f64> = result.as_raw().iter().map(|&v| f64::from(v)).collect();
+    let mean = levels.iter().sum::<f64>() / levels.len() as f64;
+    let spread =
+        (levels.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / levels.len() as f64).sqrt();
+    assert!(spread > 20.0, "nearly constant output (std {spread:.1})");
+    let coloured = result
+        .pixels()
+        .filter(|pixel| {
+            let [r, g, b] = pixel.0;
+            r.max(g).max(b) - r.min(g).min(b) > 80
+        })
+        .count();
+    assert!(coloured > 500, "only {coloured} coloured pixels");
+    let expected = image::open(examples.join("expected/house_sketch_demo.png"))
+        .unwrap()
+        .to_rgb8();
+    let diff = mean_abs_diff(&result, &expected);
+    assert!(
+        diff < 3.0,
+        "differs from the stored expectation by {diff:.2} levels"
+    );
 }
 
 fn binary() -> std::process::Command {
@@ -542,6 +599,49 @@ fn the_cli_trains_then_translates_and_reports_errors_with_exit_codes() {
         .output()
         .unwrap();
     assert!(exported.status.success());
+    // A half-precision model folder: half the size, loads like a checkpoint, same pictures.
+    let half_dir = dir.join("half-model");
+    let exported_half = binary()
+        .arg("export")
+        .arg(&run_dir)
+        .args(["--half", "-o"])
+        .arg(&half_dir)
+        .output()
+        .unwrap();
+    assert!(
+        exported_half.status.success(),
+        "{}",
+        String::from_utf8_lossy(&exported_half.stderr)
+    );
+    let size = |path: PathBuf| std::fs::metadata(path).unwrap().len();
+    assert!(
+        size(half_dir.join("generator.safetensors")) * 10 < size(dir.join("g.safetensors")) * 6,
+        "f16 weights are about half the size"
+    );
+    let half_output_dir = dir.join("out-half");
+    let translated_half = binary()
+        .args(["translate", "-m"])
+        .arg(&half_dir)
+        .arg(sketches().join("val").join("0000_house.png"))
+        .args(["-o"])
+        .arg(&half_output_dir)
+        .output()
+        .unwrap();
+    assert!(
+        translated_half.status.success(),
+        "{}",
+        String::from_utf8_lossy(&translated_half.stderr)
+    );
+    let full = image::open(output_dir.join("0000_house.png"))
+        .unwrap()
+        .to_rgb8();
+    let half = image::open(half_output_dir.join("0000_house.png"))
+        .unwrap()
+        .to_rgb8();
+    assert!(
+        mean_abs_diff(&full, &half) < 2.0,
+        "f16 weights change the picture"
+    );
     let inspected = binary().arg("inspect").arg(&run_dir).output().unwrap();
     assert!(String::from_utf8_lossy(&inspected.stdout).contains("step 3"));
 

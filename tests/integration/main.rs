@@ -13,4 +13,5 @@ mod model;
 mod parity;
 mod pytorch;
 mod training;
+mod ui;
 mod util;

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Launches the real app under Xvfb with first-launch settings on the bundled sample data, draws a
+# sketch (coloured by the demo model), starts a short Quick-preset training, translates the
+# example sketches, and saves a screenshot of each tab into docs/screenshots/. It also records
+# the frame intervals while training saturates the CPU and prints their p50 / p95.
+#
+# Needs: xvfb, xdotool, imagemagick (`import`), a Vulkan or GL software driver
+# (mesa-vulkan-drivers), and a release build (`cargo build --release`). Takes about
+# TRAIN_SECS + 40 seconds; not part of CI.
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+bin="${BIN:-$repo/target/release/pix2pix-studio}"
+out="${OUT:-$repo/docs/screenshots}"
+train_secs="${TRAIN_SECS:-90}"
+display="${SCREEN:-:97}"
+
+work="$(mktemp -d)"
+mkdir -p "$out"
+Xvfb "$display" -screen 0 1280x860x24 >/dev/null 2>&1 &
+xvfb=$!
+trap 'kill $xvfb 2>/dev/null || true' EXIT
+export DISPLAY="$display"
+# A fresh settings folder: what a user sees on first launch.
+export XDG_DATA_HOME="$work/data"
+sleep 1
+
+cd "$work" # runs/ and translated/ go here
+"$bin" --device cpu --frame-log "$work/frames.txt" >"$work/app.log" 2>&1 &
+app=$!
+window="$(xdotool search --sync --name pix2pix-studio | head -1)"
+xdotool windowfocus --sync "$window"
+shot() { sleep "$2"; import -window root -crop 1200x800+0+0 +repage "$out/$1.png"; echo "wrote $out/$1.png"; }
+
+# Data: the bundled sketches are selected on first launch.
+shot data 8
+
+# Sketch: a balloon on a string, drawn with the mouse (the canvas is 512 px at (8, 134)).
+xdotool key ctrl+4
+sleep 1
+cx=264 cy=330 r=130
+xdotool mousemove $((cx + r)) $cy mousedown 1
+for step in $(seq 1 48); do
+    read -r x y < <(awk -v s="$step" -v cx=$cx -v cy=$cy -v r=$r \
+        'BEGIN { a = s * 3.14159265 * 2 / 48; printf "%d %d\n", cx + r * cos(a), cy + 1.15 * r * sin(a) }')
+    xdotool mousemove "$x" "$y"
+done
+xdotool mouseup 1
+xdotool mousemove $cx $((cy + 150)) mousedown 1 mousemove $((cx - 10)) $((cy + 200)) \
+    mousemove $((cx + 5)) $((cy + 250)) mousemove $((cx - 5)) $((cy + 300)) mouseup 1
+shot sketch 4
+
+# Train: Ctrl+Enter starts the Quick preset on the sample data.
+xdotool key ctrl+Return
+shot train "$train_secs"
+
+# Translate: the example sketches with the demo model, while training goes on.
+xdotool key ctrl+3
+sleep 1
+xdotool mousemove 240 43 click 1
+xdotool type --delay 5 "$repo/assets/examples"
+xdotool key Return
+sleep 4
+xdotool mousemove 64 112 click 1
+shot translate 8
+
+xdotool key ctrl+q
+wait $app || true
+head -1 "$work/frames.txt" 2>/dev/null || echo "no frame log (see $work/app.log)"

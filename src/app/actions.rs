@@ -1,0 +1,37 @@
+//! What the panels decide during a frame, applied by the app after it (so a panel never needs
+//! the worker, the dialogs or another panel while it draws).
+
+use std::path::PathBuf;
+
+use super::background::Purpose;
+use crate::worker::Command;
+
+/// An action decided in the UI.
+#[derive(Debug)]
+pub enum UiAction {
+    /// Send a command to the worker as it is.
+    Send(Command),
+    /// Start a new run with the form's settings (or resume the chosen run folder).
+    StartTraining {
+        /// Resume `Settings::resume_dir` instead of starting fresh.
+        resume: bool,
+    },
+    /// Open a native dialog.
+    Pick(Purpose),
+    /// Read the dataset folder again (path, direction or layout changed).
+    Discover,
+    /// Load images to translate (files or folders).
+    LoadTranslateInputs(Vec<PathBuf>),
+    /// Translate the loaded images.
+    TranslateLoaded,
+    /// Translate every image of a folder straight to the output folder.
+    TranslateFolderToDisk(PathBuf),
+    /// Save the translated images to the output folder.
+    SaveTranslations,
+    /// The sketch changed: translate it (the newest request wins).
+    SketchChanged,
+    /// Load a picture to start the sketch from.
+    LoadSketchImage(PathBuf),
+    /// Save the sketch and its translation to the output folder.
+    SaveSketch,
+}

@@ -1,0 +1,297 @@
+//! Work the UI thread must not wait for, each on a named thread: native file dialogs, dataset
+//! discovery, thumbnails, loading and saving images. Results come back over a bounded channel
+//! and wake the UI.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crossbeam_channel::{Receiver, Sender};
+use egui::ColorImage;
+use image::DynamicImage;
+
+use super::textures::color_image;
+use crate::data::decode::{has_image_extension, read_image};
+use crate::data::loader::load_pair_images;
+use crate::data::pairs::{DiscoverOptions, PairEntry, discover};
+use crate::data::{Dataset, Direction, SynthTask};
+use crate::fs::write_atomic;
+
+/// Results waiting for the UI.
+const OUTCOME_CAPACITY: usize = 64;
+/// Thumbnails waiting to be decoded; requests beyond this wait for the next frame.
+const THUMBNAIL_QUEUE: usize = 12;
+/// Threads decoding thumbnails.
+const THUMBNAIL_THREADS: usize = 2;
+/// Images loaded into the window at once (a larger folder is translated to disk instead).
+const MAX_LOADED_IMAGES: usize = 64;
+/// Longest side of a thumbnail, px.
+const THUMBNAIL_PX: u32 = 96;
+
+/// What a dialog was opened for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    /// The dataset folder.
+    DatasetFolder,
+    /// A run folder to resume.
+    ResumeFolder,
+    /// A run or checkpoint folder for the Translate or Sketch tab.
+    CheckpointFolder(ModelTarget),
+    /// Reference weights for the Translate or Sketch tab.
+    WeightsFile(ModelTarget),
+    /// Images to translate.
+    TranslateFiles,
+    /// A folder of images to translate.
+    TranslateFolder,
+    /// Where translations go.
+    OutputFolder,
+    /// A picture to start a sketch from.
+    SketchImage,
+}
+
+/// Which tab a model choice belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ModelTarget {
+    /// The Translate tab.
+    Translate,
+    /// The Sketch tab.
+    Sketch,
+}
+
+/// Input and target thumbnails of one pair.
+pub type PairThumbnail = (ColorImage, ColorImage);
+
+/// A finished background job.
+pub enum Outcome {
+    /// A dialog closed: the chosen paths, empty when cancelled or no dialog could open.
+    Picked {
+        /// Why it was opened.
+        purpose: Purpose,
+        /// The choice.
+        paths: Vec<PathBuf>,
+    },
+    /// A dataset folder was read.
+    Discovered {
+        /// The request it answers (older answers are ignored).
+        generation: u64,
+        /// The pairs and report, or why the folder cannot be read.
+        result: Result<Box<Dataset>, String>,
+    },
+    /// A pair's thumbnails.
+    Thumbnail {
+        /// The dataset request it belongs to.
+        generation: u64,
+        /// The pair's index in the dataset.
+        index: usize,
+        /// Input and target, or why the pair could not be shown.
+        result: Result<PairThumbnail, String>,
+    },
+    /// Images were loaded for a purpose (translation inputs, a sketch to start from).
+    ImagesLoaded {
+        /// Why.
+        purpose: Purpose,
+        /// Each file with its picture or the reason it could not be read.
+        images: Vec<(PathBuf, Result<DynamicImage, String>)>,
+    },
+    /// Images were saved: a message for the status bar, or the error.
+    Saved(Result<String, String>),
+}
+
+/// A thumbnail to decode.
+struct ThumbnailJob {
+    generation: u64,
+    index: usize,
+    entry: PairEntry,
+    direction: Direction,
+    synth: Option<SynthTask>,
+}
+
+/// The background jobs and their results.
+pub struct Background {
+    outcomes: Sender<Outcome>,
+    received: Receiver<Outcome>,
+    thumbnails: Sender<ThumbnailJob>,
+    wake: Arc<dyn Fn() + Send + Sync>,
+}
+
+impl Background {
+    /// Starts the thumbnail threads; `wake` is called after each result.
+    pub fn new(wake: Arc<dyn Fn() + Send + Sync>) -> Self {
+        let (outcomes, received) = crossbeam_channel::bounded(OUTCOME_CAPACITY);
+        let (thumbnails, jobs) = crossbeam_channel::bounded::<ThumbnailJob>(THUMBNAIL_QUEUE);
+        for _ in 0..THUMBNAIL_THREADS {
+            let jobs = jobs.clone();
+            let outcomes = outcomes.clone();
+            let wake = wake.clone();
+            spawn_named("thumbnails", move || {
+                for job in jobs {
+                    let result = thumbnail(&job);
+                    let outcome = Outcome::Thumbnail {
+                        generation: job.generation,
+                        index: job.index,
+                        result,
+                    };
+                    if outcomes.send(outcome).is_err() {
+                        break;
+                    }
+                    wake();
+                }
+            });
+        }
+        Self {
+            outcomes,
+            received,
+            thumbnails,
+            wake,
+        }
+    }
+
+    /// The next finished job, if any.
+    pub fn try_recv(&self) -> Option<Outcome> {
+        self.received.try_recv().ok()
+    }
+
+    /// Runs `job` on a named thread and delivers its outcome.
+    fn run(&self, name: &str, job: impl FnOnce() -> Outcome + Send + 'static) {
+        let outcomes = self.outcomes.clone();
+        let wake = self.wake.clone();
+        spawn_named(name, move || {
+            let _ = outcomes.send(job());
+            wake();
+        });
+    }
+
+    /// Opens the native folder dialog.
+    pub fn pick_folder(&self, purpose: Purpose) {
+        self.run("file-dialog", move || Outcome::Picked {
+            purpose,
+            paths: rfd::FileDialog::new().pick_folder().into_iter().collect(),
+        });
+    }
+
+    /// Opens the native file dialog for one or more files with these extensions.
+    pub fn pick_files(
+        &self,
+        purpose: Purpose,
+        kind: &'static str,
+        extensions: &'static [&'static str],
+    ) {
+        let multiple = purpose == Purpose::TranslateFiles;
+        self.run("file-dialog", move || {
+            let dialog = rfd::FileDialog::new().add_filter(kind, extensions);
+            let paths = if multiple {
+                dialog.pick_files().unwrap_or_default()
+            } else {
+                dialog.pick_file().into_iter().collect()
+            };
+            Outcome::Picked { purpose, paths }
+        });
+    }
+
+    /// Reads a dataset folder.
+    pub fn discover(&self, generation: u64, root: PathBuf, options: DiscoverOptions) {
+        self.run("discover", move || Outcome::Discovered {
+            generation,
+            result: discover(&root, &options)
+                .map(Box::new)
+                .map_err(|err| err.to_string()),
+        });
+    }
+
+    /// Queues a pair's thumbnails; false when the queue is full (ask again next frame).
+    pub fn request_thumbnail(
+        &self,
+        generation: u64,
+        index: usize,
+        entry: PairEntry,
+        direction: Direction,
+        synth: Option<SynthTask>,
+    ) -> bool {
+        let job = ThumbnailJob {
+            generation,
+            index,
+            entry,
+            direction,
+            synth,
+        };
+        self.thumbnails.try_send(job).is_ok()
+    }
+
+    /// Loads images (folders expand to the images in them, not recursively).
+    pub fn load_images(&self, purpose: Purpose, paths: Vec<PathBuf>) {
+        self.run("load-images", move || {
+            let files = expand_folders(&paths);
+            let mut images: Vec<(PathBuf, Result<DynamicImage, String>)> = files
+                .iter()
+                .take(MAX_LOADED_IMAGES)
+                .map(|path| (path.clone(), read_image(path).map_err(|err| err.to_string())))
+                .collect();
+            if files.len() > MAX_LOADED_IMAGES {
+                let more = files.len() - MAX_LOADED_IMAGES;
+                let message = format!(
+                    "{more} more image(s) not loaded: use 'Translate folder to disk' for a large folder"
+                );
+                images.push((PathBuf::new(), Err(message)));
+            }
+            Outcome::ImagesLoaded { purpose, images }
+        });
+    }
+
+    /// Writes images as PNGs into `dir` (created if needed) under the given file names.
+    pub fn save_images(&self, dir: PathBuf, images: Vec<(String, DynamicImage)>) {
+        self.run("save-images", move || {
+            Outcome::Saved(save_pngs(&dir, &images))
+        })
+    }
+}
+
+/// Starts a named thread; a failure to start is logged (the job's result never comes, and
+/// the UI keeps working).
+fn spawn_named(name: &str, job: impl FnOnce() + Send + 'static) {
+    if let Err(err) = std::thread::Builder::new().name(name.into()).spawn(job) {
+        log::error!("could not start the {name} thread: {err}");
+    }
+}
+
+fn thumbnail(job: &ThumbnailJob) -> Result<PairThumbnail, String> {
+    let (input, target) =
+        load_pair_images(&job.entry, job.direction, job.synth).map_err(|err| err.to_string())?;
+    let small =
+        |image: &DynamicImage| color_image(&image.thumbnail(THUMBNAIL_PX, THUMBNAIL_PX).to_rgb8());
+    Ok((small(&input), small(&target)))
+}
+
+/// Files as given; each folder replaced by its images in name order.
+fn expand_folders(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for path in paths {
+        match std::fs::read_dir(path) {
+            Ok(entries) if path.is_dir() => {
+                let mut images: Vec<PathBuf> = entries
+                    .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+                    .filter(|path| path.is_file() && has_image_extension(path))
+                    .collect();
+                images.sort();
+                files.extend(images);
+            }
+            _ => files.push(path.clone()),
+        }
+    }
+    files
+}
+
+fn save_pngs(dir: &Path, images: &[(String, DynamicImage)]) -> Result<String, String> {
+    std::fs::create_dir_all(dir).map_err(|err| format!("{}: {err}", dir.display()))?;
+    for (name, image) in images {
+        let path = dir.join(name);
+        let mut bytes = std::io::Cursor::new(Vec::new());
+        image
+            .write_to(&mut bytes, image::ImageFormat::Png)
+            .map_err(|err| format!("{}: {err}", path.display()))?;
+        write_atomic(&path, bytes.get_ref()).map_err(|err| err.to_string())?;
+    }
+    Ok(format!(
+        "saved {} image(s) to {}",
+        images.len(),
+        dir.display()
+    ))
+}

@@ -1,0 +1,489 @@
+//! The Train tab: presets and every option with a tooltip, the run controls, live loss curves,
+//! validation metrics and the input | generated | target previews with a slider back in time.
+
+use egui::{Color32, DragValue, RichText};
+use egui_plot::{Legend, Line, Plot, PlotPoints};
+
+use crate::app::actions::UiAction;
+use crate::app::background::Purpose;
+use crate::app::run_view::{LOSS_NAMES, RunState, RunView, loss_curves};
+use crate::app::state::{PolicyChoice, Preset, Settings, TrainForm};
+use crate::app::textures::{TextureCache, color_image};
+use crate::config::GanMode;
+use crate::data::Preprocess;
+use crate::device::DeviceChoice;
+use crate::model::blocks::NormKind;
+use crate::worker::Command;
+
+/// The Train tab's own state (plot options, the preview being looked at).
+pub struct TrainView {
+    /// Exponential smoothing of the curves, 0 = raw.
+    pub smoothing: f64,
+    /// Plot log10 of the losses.
+    pub log_scale: bool,
+    /// The preview set shown; `None` follows the newest.
+    pub preview_index: Option<usize>,
+    textures: TextureCache,
+}
+
+impl Default for TrainView {
+    fn default() -> Self {
+        Self {
+            smoothing: 0.6,
+            log_scale: false,
+            preview_index: None,
+            textures: TextureCache::default(),
+        }
+    }
+}
+
+/// Draws the Train tab.
+pub fn train_ui(
+    ui: &mut egui::Ui,
+    settings: &mut Settings,
+    run: &RunView,
+    view: &mut TrainView,
+    device_label: &str,
+    actions: &mut Vec<UiAction>,
+) {
+    egui::Panel::left("train_options")
+        .resizable(true)
+        .default_size(340.0)
+        .show(ui, |ui| {
+            egui::ScrollArea::vertical()
+                .id_salt("train_options_scroll")
+                .show(ui, |ui| {
+                    controls_ui(ui, settings, run, actions);
+                    ui.separator();
+                    options_ui(ui, &mut settings.train, device_label, run.state.is_active());
+                });
+        });
+    egui::CentralPanel::default().show(ui, |ui| {
+        egui::ScrollArea::vertical()
+            .id_salt("train_main_scroll")
+            .show(ui, |ui| {
+                progress_ui(ui, run);
+                curves_ui(ui, run, view);
+                ui.separator();
+                previews_ui(ui, run, view, settings.train.preview_every_steps);
+            });
+    });
+}
+
+fn controls_ui(
+    ui: &mut egui::Ui,
+    settings: &mut Settings,
+    run: &RunView,
+    actions: &mut Vec<UiAction>,
+) {
+    let active = run.state.is_active();
+    ui.horizontal(|ui| {
+        let label = ui.label("Preset:");
+        let mut preset = settings.train.preset;
+        egui::ComboBox::from_id_salt("preset")
+            .width(250.0)
+            .selected_text(preset.title())
+            .show_ui(ui, |ui| {
+                for choice in [Preset::Quick, Preset::Paper, Preset::Custom] {
+                    ui.selectable_value(&mut preset, choice, choice.title());
+                }
+            })
+            .response
+            .labelled_by(label.id);
+        if preset != settings.train.preset {
+            settings.train = settings.train.with_preset(preset);
+        }
+    });
+    ui.horizontal_wrapped(|ui| {
+        let can_start = !active && !settings.dataset_dir.trim().is_empty();
+        if ui
+            .add_enabled(can_start, egui::Button::new("Start training"))
+            .on_hover_text(
+                "Start a new run on the dataset of the Data tab with these options (Ctrl+Enter)",
+            )
+            .clicked()
+        {
+            actions.push(UiAction::StartTraining { resume: false });
+        }
+        let paused = run.state == RunState::Paused;
+        if paused {
+            if ui
+                .button("Resume")
+                .on_hover_text("Continue the paused run")
+                .clicked()
+            {
+                actions.push(UiAction::Send(Command::Resume));
+            }
+        } else if ui
+            .add_enabled(run.state == RunState::Training, egui::Button::new("Pause"))
+            .on_hover_text("Pause after the current step")
+            .clicked()
+        {
+            actions.push(UiAction::Send(Command::Pause));
+        }
+        let running = matches!(
+            run.state,
+            RunState::Training | RunState::Paused | RunState::CompilingKernels
+        );
+        if ui
+            .add_enabled(running, egui::Button::new("Stop"))
+            .on_hover_text("Save a checkpoint and end the run")
+            .clicked()
+        {
+            actions.push(UiAction::Send(Command::Stop));
+        }
+        if ui
+            .add_enabled(running, egui::Button::new("Save now"))
+            .on_hover_text("Write the latest checkpoint now and go on")
+            .clicked()
+        {
+            actions.push(UiAction::Send(Command::SaveCheckpoint));
+        }
+    });
+    ui.horizontal(|ui| {
+        let label = ui.label("Runs folder:");
+        ui.add(egui::TextEdit::singleline(&mut settings.runs_dir).desired_width(200.0))
+            .labelled_by(label.id)
+            .on_hover_text(
+                "Each new run gets its own folder in here: config, checkpoints, previews",
+            );
+    });
+    ui.collapsing("Resume a run", |ui| {
+        ui.horizontal(|ui| {
+            let label = ui.label("Run folder:");
+            ui.add(
+                egui::TextEdit::singleline(&mut settings.resume_dir)
+                    .desired_width(200.0)
+                    .hint_text("runs/sketches-001"),
+            )
+            .labelled_by(label.id);
+            if ui.button("Browse...").clicked() {
+                actions.push(UiAction::Pick(Purpose::ResumeFolder));
+            }
+        });
+        let can_resume = !active && !settings.resume_dir.trim().is_empty();
+        if ui
+            .add_enabled(can_resume, egui::Button::new("Resume run"))
+            .on_hover_text(
+                "Continue the run from its latest checkpoint: same step, learning rate, optimiser \
+                 state and curves. The schedule and report intervals come from this form.",
+            )
+            .clicked()
+        {
+            actions.push(UiAction::StartTraining { resume: true });
+        }
+    });
+}
+
+/// A labelled row of the options grid; any change makes the preset Custom.
+fn row(
+    ui: &mut egui::Ui,
+    name: &str,
+    tip: &str,
+    changed: &mut bool,
+    add: impl FnOnce(&mut egui::Ui) -> egui::Response,
+) {
+    let label = ui.label(name).on_hover_text(tip);
+    *changed |= add(ui).labelled_by(label.id).on_hover_text(tip).changed();
+    ui.end_row();
+}
+
+/// A drop-down of `choices`; its response reports a change.
+fn combo<T: PartialEq + Copy>(
+    ui: &mut egui::Ui,
+    id: &str,
+    value: &mut T,
+    choices: &[T],
+    name: impl Fn(T) -> String,
+) -> egui::Response {
+    let before = *value;
+    let mut response = egui::ComboBox::from_id_salt(id)
+        .selected_text(name(*value))
+        .show_ui(ui, |ui| {
+            for &choice in choices {
+                ui.selectable_value(value, choice, name(choice));
+            }
+        })
+        .response;
+    if *value != before {
+        response.mark_changed();
+    }
+    response
+}
+
+fn debug_name<T: std::fmt::Debug>(value: T) -> String {
+    format!("{value:?}")
+}
+
+fn options_ui(ui: &mut egui::Ui, form: &mut TrainForm, device_label: &str, locked: bool) {
+    let mut changed = false;
+    ui.add_enabled_ui(!locked, |ui| {
+        ui.strong("Networks");
+        egui::Grid::new("model_options").num_columns(2).show(ui, |ui| {
+            let multiple = 1u32 << form.num_downs.min(10);
+            row(ui, "Image size (px)", "Training crop size; a multiple of 2^depth", &mut changed, |ui| {
+                ui.add(DragValue::new(&mut form.image_size_px).range(32..=1024).speed(multiple as f64))
+            });
+            row(ui, "U-Net depth", "Down-sampling levels: 7 = unet_128, 8 = unet_256; the image size must be a multiple of 2^depth", &mut changed, |ui| {
+                ui.add(DragValue::new(&mut form.num_downs).range(5..=9))
+            });
+            row(ui, "Generator width (ngf)", "Filters in the generator's first layer; the rest scale with it. 64 in the paper", &mut changed, |ui| {
+                ui.add(DragValue::new(&mut form.ngf).range(4..=128))
+            });
+            row(ui, "Discriminator width (ndf)", "Filters in the discriminator's first layer. 64 in the paper", &mut changed, |ui| {
+                ui.add(DragValue::new(&mut form.ndf).range(4..=128))
+            });
+            row(ui, "Discriminator patch", "How large a patch the discriminator judges: 1x1 PixelGAN only checks colours, 70x70 (the paper's) checks texture, 286x286 judges the whole image", &mut changed, |ui| {
+                combo(ui, "patch", &mut form.n_layers_d, &[0, 1, 2, 3, 4, 5], patch_name)
+            });
+            row(ui, "Normalisation", "BatchNorm (the paper's), InstanceNorm, or none, in both networks", &mut changed, |ui| {
+                combo(ui, "norm", &mut form.norm, &[NormKind::Batch, NormKind::Instance, NormKind::None], debug_name)
+            });
+            row(ui, "Dropout", "Dropout in the decoder: the paper's only source of randomness", &mut changed, |ui| {
+                ui.checkbox(&mut form.dropout, "on")
+            });
+            row(ui, "U-Net skips", "Skip connections from encoder to decoder; off = the paper's plain encoder-decoder ablation, which blurs detail", &mut changed, |ui| {
+                ui.checkbox(&mut form.skips, "on")
+            });
+            row(ui, "Channels in", "1 = grayscale, 3 = colour (photo tasks set this themselves)", &mut changed, |ui| {
+                combo(ui, "in_channels", &mut form.input_channels, &[1, 3], |c| c.to_string())
+            });
+            row(ui, "Channels out", "1 = grayscale, 3 = colour (photo tasks set this themselves)", &mut changed, |ui| {
+                combo(ui, "out_channels", &mut form.output_channels, &[1, 3], |c| c.to_string())
+            });
+        });
+        ui.strong("Loss and optimiser");
+        egui::Grid::new("loss_options").num_columns(2).show(ui, |ui| {
+            row(ui, "GAN loss", "Vanilla = the paper's cross-entropy; Lsgan = least squares; Off = L1 alone (the paper's ablation: blurry but safe)", &mut changed, |ui| {
+                combo(ui, "gan_mode", &mut form.gan_mode, &[GanMode::Vanilla, GanMode::Lsgan, GanMode::Off], debug_name)
+            });
+            row(ui, "lambda L1", "Weight of the L1 distance to the target (100 in the paper); 0 = GAN loss alone", &mut changed, |ui| {
+                ui.add(DragValue::new(&mut form.lambda_l1).range(0.0..=1000.0).speed(1.0))
+            });
+            row(ui, "Learning rate", "Adam's step size for both networks (0.0002 in the paper)", &mut changed, |ui| {
+                ui.add(DragValue::new(&mut form.learning_rate).range(1e-6..=1e-2).speed(1e-5).max_decimals(6))
+            });
+            row(ui, "Adam beta1", "Momentum of Adam (0.5 in the paper)", &mut changed, |ui| {
+                ui.add(DragValue::new(&mut form.beta1).range(0.0..=0.99).speed(0.01))
+            });
+            row(ui, "LR schedule", "Linear: constant for the first epochs, then down to zero (the paper's); Constant; Step: x0.1 every N epochs; Cosine", &mut changed, |ui| {
+                combo(ui, "policy", &mut form.policy, &[PolicyChoice::Linear, PolicyChoice::Constant, PolicyChoice::Step, PolicyChoice::Cosine], debug_name)
+            });
+            row(ui, "Epochs", "Epochs at the starting learning rate", &mut changed, |ui| {
+                ui.add(DragValue::new(&mut form.n_epochs).range(0..=10_000))
+            });
+            row(ui, "Decay epochs", "Epochs of linear decay to zero after those (linear schedule)", &mut changed, |ui| {
+                ui.add(DragValue::new(&mut form.n_epochs_decay).range(0..=10_000))
+            });
+            if form.policy == PolicyChoice::Step {
+                row(ui, "Decay every", "Epochs between x0.1 steps of the step schedule", &mut changed, |ui| {
+                    ui.add(DragValue::new(&mut form.lr_decay_epochs).range(1..=10_000))
+                });
+            }
+        });
+        ui.strong("Data");
+        egui::Grid::new("data_options").num_columns(2).show(ui, |ui| {
+            row(ui, "Batch size", "Pairs per step (1 in the paper)", &mut changed, |ui| {
+                ui.add(DragValue::new(&mut form.batch_size).range(1..=64))
+            });
+            row(ui, "Jitter", "ResizeAndCrop: scale to the load size, then a random crop (the paper's jitter); Crop; ScaleWidth; ScaleWidthAndCrop; None: keep the size", &mut changed, |ui| {
+                combo(ui, "preprocess", &mut form.preprocess, &[Preprocess::ResizeAndCrop, Preprocess::Crop, Preprocess::ScaleWidth, Preprocess::ScaleWidthAndCrop, Preprocess::None], debug_name)
+            });
+            row(ui, "Load size (px)", "Size before the random crop (286 for 256 in the paper)", &mut changed, |ui| {
+                ui.add(DragValue::new(&mut form.load_size_px).range(32..=2048))
+            });
+            row(ui, "Flip", "Random horizontal flips of both images", &mut changed, |ui| {
+                ui.checkbox(&mut form.flip, "on")
+            });
+            row(ui, "Seed", "Seed of the weights, shuffling, jitter and dropout: the same seed gives the same run", &mut changed, |ui| {
+                ui.add(DragValue::new(&mut form.seed))
+            });
+        });
+        ui.strong("Compute and reporting");
+        egui::Grid::new("compute_options").num_columns(2).show(ui, |ui| {
+            let tip = format!("Auto uses a hardware GPU when one works, else the CPU. Found at start: {device_label}");
+            row(ui, "Device", &tip, &mut changed, |ui| {
+                combo(ui, "device", &mut form.device, &[DeviceChoice::Auto, DeviceChoice::Gpu, DeviceChoice::Cpu], debug_name)
+            });
+            row(ui, "Preview every", "Steps between new preview triplets", &mut changed, |ui| {
+                ui.add(DragValue::new(&mut form.preview_every_steps).range(1..=100_000))
+            });
+            row(ui, "Validate every", "Steps between validation metrics (L1, PSNR, SSIM on val/)", &mut changed, |ui| {
+                ui.add(DragValue::new(&mut form.validate_every_steps).range(1..=100_000))
+            });
+            row(ui, "Checkpoint every", "Steps between saves of the latest checkpoint (also saved every epoch and on stop)", &mut changed, |ui| {
+                ui.add(DragValue::new(&mut form.checkpoint_every_steps).range(1..=1_000_000))
+            });
+        });
+        ui.weak(format!("Device found: {device_label}"));
+    });
+    if changed {
+        form.preset = Preset::Custom;
+    }
+}
+
+fn patch_name(n_layers: usize) -> String {
+    match n_layers {
+        0 => "1x1 PixelGAN".into(),
+        _ => {
+            let field = crate::model::PatchDiscriminatorConfig::new()
+                .with_n_layers(n_layers)
+                .receptive_field_px();
+            format!("{field}x{field} PatchGAN")
+        }
+    }
+}
+
+fn progress_ui(ui: &mut egui::Ui, run: &RunView) {
+    ui.horizontal_wrapped(|ui| {
+        ui.label(RichText::new(format!("Run: {}", run.state.label())).strong());
+        if run.state == RunState::CompilingKernels {
+            ui.spinner();
+            ui.label("compiling GPU kernels for the first step; this can take a minute");
+        }
+        if let Some(progress) = run.progress {
+            ui.label(format!(
+                "step {} / {}   epoch {} / {}",
+                progress.step,
+                progress.total_steps,
+                progress.epoch + 1,
+                progress.total_epochs
+            ));
+            if let Some(rate) = run.steps_per_sec() {
+                ui.label(format!("{rate:.2} it/s"));
+            }
+            ui.label(format!("ETA {}", duration_text(progress.eta_secs)));
+            ui.label(format!("lr {:.2e}", progress.learning_rate));
+        }
+    });
+    if let Some(progress) = run.progress {
+        let fraction = progress.step as f32 / progress.total_steps.max(1) as f32;
+        ui.add(egui::ProgressBar::new(fraction).show_percentage());
+    }
+    if let Some((epoch, metrics)) = run.validations.last() {
+        ui.label(format!(
+            "Validation at epoch {epoch:.2}: L1 {:.4}   PSNR {:.2} dB   SSIM {:.4}",
+            metrics.l1, metrics.psnr_db, metrics.ssim
+        ));
+    }
+    if let Some(info) = &run.info {
+        ui.weak(format!(
+            "{} on {}; {} steps per epoch; {}",
+            info.run_dir.display(),
+            info.device,
+            info.steps_per_epoch,
+            info.dataset.summary()
+        ));
+    }
+    if let Some((path, step)) = &run.last_checkpoint {
+        ui.weak(format!("Last checkpoint: {} (step {step})", path.display()));
+    }
+    if let Some(message) = &run.last_error {
+        ui.colored_label(Color32::LIGHT_RED, message);
+    }
+    if !run.data_problems.is_empty() {
+        ui.collapsing(
+            format!("Pairs left out ({})", run.data_problems.len()),
+            |ui| {
+                for problem in &run.data_problems {
+                    ui.label(problem);
+                }
+            },
+        );
+    }
+}
+
+fn duration_text(secs: f64) -> String {
+    if !secs.is_finite() || secs < 0.0 {
+        return "-".into();
+    }
+    let secs = secs.round() as u64;
+    match secs {
+        0..60 => format!("{secs}s"),
+        60..3600 => format!("{}m {:02}s", secs / 60, secs % 60),
+        _ => format!("{}h {:02}m", secs / 3600, (secs % 3600) / 60),
+    }
+}
+
+fn curves_ui(ui: &mut egui::Ui, run: &RunView, view: &mut TrainView) {
+    ui.horizontal(|ui| {
+        ui.strong("Losses");
+        ui.add(egui::Slider::new(&mut view.smoothing, 0.0..=0.99).text("smoothing"));
+        ui.checkbox(&mut view.log_scale, "log scale");
+    });
+    let curves = loss_curves(&run.losses, view.smoothing, view.log_scale);
+    let log_scale = view.log_scale;
+    let mut plot = Plot::new("losses")
+        .legend(Legend::default())
+        .height(220.0)
+        .x_axis_label("epoch")
+        .allow_scroll(false);
+    if log_scale {
+        plot = plot.y_axis_formatter(|mark, _| format!("{:.3}", 10f64.powf(mark.value)));
+    }
+    plot.show(ui, |plot_ui| {
+        for (name, points) in LOSS_NAMES.iter().zip(curves) {
+            plot_ui.line(Line::new(*name, PlotPoints::from(points)));
+        }
+    });
+    ui.collapsing("How to read these curves", |ui| {
+        ui.label(
+            "G_L1 (already multiplied by lambda) is the distance to the target: it should fall \
+             steadily and is the best sign of progress. G_GAN, D_real and D_fake are a contest: \
+             they do not converge to zero. Healthy training keeps D_real and D_fake near 0.3-0.7 \
+             and G_GAN around 0.7-2. If D_real and D_fake drop to ~0 while G_GAN climbs, the \
+             discriminator is winning (try a smaller patch or lower learning rate); if the losses \
+             jump to NaN the run stops and keeps its last good checkpoint. Judge the pictures below \
+             more than the numbers.",
+        );
+    });
+}
+
+fn previews_ui(ui: &mut egui::Ui, run: &RunView, view: &mut TrainView, every: u64) {
+    ui.strong("Input | generated | target");
+    if run.previews.is_empty() {
+        ui.label(format!(
+            "Previews of fixed samples appear every {every} steps."
+        ));
+        return;
+    }
+    let last = run.previews.len() - 1;
+    let mut index = view.preview_index.unwrap_or(last).min(last);
+    ui.horizontal(|ui| {
+        let response = ui.add(
+            egui::Slider::new(&mut index, 0..=last)
+                .text("preview")
+                .custom_formatter(|value, _| format!("step {}", run.previews[value as usize].step)),
+        );
+        if response.changed() {
+            view.preview_index = (index != last).then_some(index);
+        }
+        let mut follow = view.preview_index.is_none();
+        if ui.checkbox(&mut follow, "follow the newest").changed() {
+            view.preview_index = if follow { None } else { Some(index) };
+        }
+    });
+    let set = &run.previews[index];
+    let ctx = ui.ctx().clone();
+    let side = ((ui.available_width() - 40.0) / 3.0).clamp(64.0, 256.0);
+    for (sample, triplet) in set.triplets.iter().enumerate() {
+        ui.horizontal(|ui| {
+            for (role, image) in [
+                ("input", &triplet.input),
+                ("generated", &triplet.generated),
+                ("target", &triplet.target),
+            ] {
+                let key = format!("preview-{}-{sample}-{role}", set.step);
+                let texture = view.textures.get(&ctx, &key, || color_image(image));
+                ui.add(
+                    egui::Image::new((texture.id(), egui::vec2(side, side)))
+                        .alt_text(format!("{role} {} at step {}", triplet.name, set.step)),
+                );
+            }
+        });
+        ui.small(&triplet.name);
+    }
+    // Only the shown set stays uploaded.
+    let prefix = format!("preview-{}-", set.step);
+    view.textures.retain(|key| key.starts_with(&prefix));
+}

@@ -1,0 +1,446 @@
+//! The desktop app driven by egui_kittest against fake worker channels: commands sent by the
+//! panels, events shown by them, strokes on the sketch canvas, undo and redo.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender};
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT, Queryable};
+use image::{DynamicImage, Rgb, RgbImage};
+
+use pix2pix_studio::app::{ModelChoice, Settings, StudioApp, Tab, WorkerPort};
+use pix2pix_studio::data::Report;
+use pix2pix_studio::device;
+use pix2pix_studio::training::StepLosses;
+use pix2pix_studio::training::metrics::Metrics;
+use pix2pix_studio::worker::{
+    Command, Event, Progress, RunInfo, TranslateInputs, TranslateRequest, Triplet,
+};
+
+use crate::util::temp_dir;
+
+/// The worker's two channel ends, as the app sees them.
+struct FakeWorker {
+    commands: Sender<Command>,
+    events: Receiver<Event>,
+}
+
+impl WorkerPort for FakeWorker {
+    fn send(&self, command: Command) -> Result<(), String> {
+        self.commands.send(command).map_err(|err| err.to_string())
+    }
+
+    fn try_recv(&self) -> Option<Event> {
+        self.events.try_recv().ok()
+    }
+}
+
+/// The test's ends: commands the app sent, events to inject.
+struct Fake {
+    commands: Receiver<Command>,
+    events: Sender<Event>,
+}
+
+impl Fake {
+    fn sent(&self) -> Vec<Command> {
+        self.commands.try_iter().collect()
+    }
+}
+
+fn settings(test: &str) -> Settings {
+    let dir = temp_dir(test);
+    Settings {
+        dataset_dir: "sample_pairs/sketches".into(),
+        runs_dir: dir.join("runs").display().to_string(),
+        output_dir: dir.join("out").display().to_string(),
+        ..Settings::default()
+    }
+}
+
+fn harness(settings: Settings) -> (Harness<'static, StudioApp>, Fake) {
+    let (commands, command_receiver) = crossbeam_channel::bounded(64);
+    let (event_sender, events) = crossbeam_channel::bounded(64);
+    let worker = FakeWorker { commands, events };
+    let app = StudioApp::new(settings, Box::new(worker), &device::cpu(), Arc::new(|| {}));
+    let harness = Harness::builder()
+        .with_size(egui::vec2(1200.0, 800.0))
+        .build_ui_state(
+            |ui, app: &mut StudioApp| {
+                app.pump(ui.ctx());
+                app.ui(ui);
+            },
+            app,
+        );
+    let fake = Fake {
+        commands: command_receiver,
+        events: event_sender,
+    };
+    (harness, fake)
+}
+
+/// Steps frames until `done` holds (background threads need real time), at most ~10 s.
+fn step_until(
+    harness: &mut Harness<'static, StudioApp>,
+    mut done: impl FnMut(&Harness<'static, StudioApp>) -> bool,
+) {
+    for _ in 0..200 {
+        harness.step();
+        if done(harness) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("the condition was not met in time");
+}
+
+fn has_label(harness: &Harness<'static, StudioApp>, text: &str) -> bool {
+    harness.query_all_by_label_contains(text).next().is_some()
+}
+
+fn disabled(harness: &Harness<'static, StudioApp>, label: &str) -> bool {
+    harness.get_by_label(label).accesskit_node().is_disabled()
+}
+
+fn run_info(steps_per_epoch: usize, total_steps: u64) -> RunInfo {
+    let settings = settings("ui_run_info");
+    let config = settings.train.run_config(
+        &PathBuf::from("sample_pairs/sketches"),
+        settings.direction,
+        settings.layout,
+    );
+    RunInfo {
+        run_dir: PathBuf::from("runs/sketches-001"),
+        config,
+        device: device::cpu().info,
+        device_note: None,
+        dataset: Report::default(),
+        steps_per_epoch,
+        total_steps,
+        start_step: 0,
+        history: Default::default(),
+    }
+}
+
+fn progress(step: u64, g_l1: f32) -> Progress {
+    Progress {
+        epoch: 0,
+        total_epochs: 2,
+        step,
+        total_steps: 100,
+        losses: StepLosses {
+            g_gan: 0.7,
+            g_l1,
+            d_real: 0.6,
+            d_fake: 0.65,
+        },
+        learning_rate: 2e-4,
+        secs_per_step: 0.5,
+        eta_secs: 47.5,
+    }
+}
+
+fn triplet(name: &str, shade: u8) -> Triplet {
+    let image = RgbImage::from_pixel(16, 16, Rgb([shade, shade, shade]));
+    Triplet {
+        name: name.into(),
+        input: image.clone(),
+        generated: image.clone(),
+        target: image,
+    }
+}
+
+#[test]
+fn start_sends_the_form_settings_and_controls_follow_the_run() {
+    let mut settings = settings("ui_start");
+    settings.tab = Tab::Train;
+    settings.train.n_epochs = 3;
+    settings.train.ngf = 8;
+    settings.train.lambda_l1 = 50.0;
+    let runs_dir = PathBuf::from(&settings.runs_dir);
+    let (mut harness, fake) = harness(settings);
+    harness.run_steps(2);
+    assert!(disabled(&harness, "Pause"), "nothing to pause before a run");
+    harness.get_by_label("Start training").click();
+    harness.run_steps(2);
+    let sent = fake.sent();
+    let Some(Command::StartTraining(request)) = sent.first() else {
+        panic!("expected StartTraining, got {sent:?}");
+    };
+    assert_eq!(request.config.schedule.n_epochs, 3);
+    assert_eq!(request.config.training.generator.ngf, 8);
+    assert_eq!(request.config.training.lambda_l1, 50.0);
+    assert_eq!(
+        request.config.data.dataset_dir,
+        PathBuf::from("sample_pairs/sketches")
+    );
+    assert_eq!(request.run_dir, runs_dir.join("sketches-001"));
+    assert!(!request.resume);
+    assert!(
+        disabled(&harness, "Start training"),
+        "no second start while one is starting"
+    );
+
+    fake.events
+        .send(Event::RunStarted(Box::new(run_info(50, 100))))
+        .unwrap();
+    harness.run_steps(2);
+    harness.get_by_label("Pause").click();
+    harness.run_steps(2);
+    assert_eq!(fake.sent(), vec![Command::Pause]);
+    fake.events.send(Event::Paused { step: 3 }).unwrap();
+    harness.run_steps(2);
+    harness.get_by_label("Resume").click();
+    harness.get_by_label("Save now").click();
+    harness.run_steps(2);
+    assert_eq!(fake.sent(), vec![Command::Resume, Command::SaveCheckpoint]);
+}
+
+#[test]
+fn progress_previews_and_validation_update_curves_labels_and_images() {
+    let mut settings = settings("ui_events");
+    settings.tab = Tab::Train;
+    let (mut harness, fake) = harness(settings);
+    fake.events
+        .send(Event::RunStarted(Box::new(run_info(50, 100))))
+        .unwrap();
+    for step in 1..=5 {
+        fake.events
+            .send(Event::Progress(progress(step, 60.0 - step as f32)))
+            .unwrap();
+    }
+    fake.events
+        .send(Event::Preview {
+            step: 5,
+            triplets: vec![triplet("0001_heart.png", 10), triplet("0002_sun.png", 200)],
+        })
+        .unwrap();
+    fake.events
+        .send(Event::Validation {
+            step: 5,
+            metrics: Metrics {
+                l1: 0.25,
+                psnr_db: 14.5,
+                ssim: 0.61,
+            },
+            pairs: 24,
+        })
+        .unwrap();
+    harness.run_steps(3);
+    let run = harness.state().run_view();
+    assert_eq!(run.losses.len(), 5);
+    assert!(
+        (run.losses[4].epoch - 0.1).abs() < 1e-9,
+        "step 5 of 50 per epoch"
+    );
+    assert!(has_label(&harness, "step 5 / 100"));
+    assert!(has_label(&harness, "2.00 it/s"));
+    assert!(has_label(&harness, "L1 0.2500"));
+    for role in ["input", "generated", "target"] {
+        harness.get_by_label(&format!("{role} 0002_sun.png at step 5"));
+    }
+    // A newer preview replaces the shown one; the slider can go back.
+    fake.events
+        .send(Event::Preview {
+            step: 10,
+            triplets: vec![triplet("0001_heart.png", 90)],
+        })
+        .unwrap();
+    harness.run_steps(2);
+    harness.get_by_label("generated 0001_heart.png at step 10");
+    assert!(!has_label(&harness, "at step 5"));
+    assert_eq!(harness.state().run_view().previews.len(), 2);
+}
+
+#[test]
+fn a_failure_shows_its_message() {
+    let mut settings = settings("ui_failure");
+    settings.tab = Tab::Train;
+    let (mut harness, fake) = harness(settings);
+    fake.events
+        .send(Event::RunStarted(Box::new(run_info(10, 100))))
+        .unwrap();
+    fake.events
+        .send(Event::Failed {
+            message: "training stopped: the losses became NaN at step 7".into(),
+        })
+        .unwrap();
+    harness.run_steps(2);
+    assert!(has_label(&harness, "the losses became NaN at step 7"));
+    assert_eq!(
+        harness.state().status_error(),
+        Some("training stopped: the losses became NaN at step 7")
+    );
+    harness.get_by_label("Dismiss").click();
+    harness.run_steps(2);
+    assert_eq!(harness.state().status_error(), None);
+}
+
+#[test]
+fn the_data_tab_reports_the_folder_and_loads_thumbnails() {
+    let (mut harness, _fake) = harness(settings("ui_data"));
+    step_until(&mut harness, |h| has_label(h, "train 240, val 24"));
+    step_until(&mut harness, |h| has_label(h, "input 0000_balloon.png"));
+    assert!(has_label(&harness, "target 0000_balloon.png"));
+}
+
+/// Presses, moves through `points` and releases, all queued before one frame.
+fn stroke_in_one_frame(harness: &Harness<'static, StudioApp>, points: &[egui::Pos2]) {
+    let button = |pos, pressed| egui::Event::PointerButton {
+        pos,
+        button: egui::PointerButton::Primary,
+        pressed,
+        modifiers: egui::Modifiers::NONE,
+    };
+    harness.event(egui::Event::PointerMoved(points[0]));
+    harness.event(button(points[0], true));
+    for &point in &points[1..] {
+        harness.event(egui::Event::PointerMoved(point));
+    }
+    harness.event(button(points[points.len() - 1], false));
+}
+
+fn dark(image: &RgbImage, x: u32, y: u32) -> bool {
+    image.get_pixel(x, y).0.iter().all(|&channel| channel < 128)
+}
+
+#[test]
+fn strokes_land_in_the_sketch_and_translate_newest_first() {
+    let mut settings = settings("ui_sketch");
+    settings.tab = Tab::Sketch;
+    settings.sketch_model.choice = ModelChoice::Weights;
+    settings.sketch_model.weights_path = "model.safetensors".into();
+    let (mut harness, fake) = harness(settings);
+    harness.run_steps(2);
+    let canvas = harness.get_by_label("sketch canvas").rect();
+    let at = |fx: f32, fy: f32| canvas.min + egui::vec2(fx * canvas.width(), fy * canvas.height());
+    // A whole stroke in one frame: every point lands, not just the last position.
+    let path: Vec<egui::Pos2> = (0..=8).map(|i| at(0.1 + 0.1 * i as f32, 0.5)).collect();
+    stroke_in_one_frame(&harness, &path);
+    harness.step();
+    let sketch = harness.state().sketch();
+    assert_eq!(sketch.history_len(), (1, 0));
+    for x in [30, 64, 128, 200, 230] {
+        assert!(dark(sketch.image(), x, 128), "no ink at x = {x}");
+    }
+    assert!(!dark(sketch.image(), 128, 40));
+    let sent = fake.sent();
+    let [Command::Translate(first)] = sent.as_slice() else {
+        panic!("expected one translation, got {sent:?}");
+    };
+    let TranslateRequest {
+        id: first_id,
+        inputs: TranslateInputs::Images(images),
+        ..
+    } = first.as_ref()
+    else {
+        panic!("expected an in-memory image");
+    };
+    assert_eq!((images[0].width(), images[0].height()), (256, 256));
+
+    // A second stroke, one event per frame, while the first translation is in flight.
+    let vertical: Vec<egui::Pos2> = (0..=4).map(|i| at(0.5, 0.1 + 0.2 * i as f32)).collect();
+    harness.event(egui::Event::PointerMoved(vertical[0]));
+    harness.step();
+    harness.event(egui::Event::PointerButton {
+        pos: vertical[0],
+        button: egui::PointerButton::Primary,
+        pressed: true,
+        modifiers: egui::Modifiers::NONE,
+    });
+    harness.step();
+    for &point in &vertical[1..] {
+        harness.event(egui::Event::PointerMoved(point));
+        harness.step();
+    }
+    harness.event(egui::Event::PointerButton {
+        pos: vertical[4],
+        button: egui::PointerButton::Primary,
+        pressed: false,
+        modifiers: egui::Modifiers::NONE,
+    });
+    harness.step();
+    assert_eq!(harness.state().sketch().history_len(), (2, 0));
+    assert!(dark(harness.state().sketch().image(), 128, 40));
+    assert!(fake.sent().is_empty(), "one request in flight at a time");
+
+    // The first result arrives: it is shown, and the newest sketch is sent at once.
+    let result = DynamicImage::ImageRgb8(RgbImage::from_pixel(256, 256, Rgb([200, 30, 30])));
+    fake.events
+        .send(Event::Translated {
+            id: *first_id,
+            images: vec![result.clone()],
+            files: Vec::new(),
+            millis: 12,
+        })
+        .unwrap();
+    harness.run_steps(2);
+    assert_eq!(harness.state().sketch_result(), Some(&result));
+    assert!(has_label(&harness, "(model 12 ms)"));
+    let sent = fake.sent();
+    let [Command::Translate(second)] = sent.as_slice() else {
+        panic!("expected the newest sketch to be sent, got {sent:?}");
+    };
+    let TranslateInputs::Images(images) = &second.inputs else {
+        panic!("expected an in-memory image");
+    };
+    assert!(
+        dark(&images[0].to_rgb8(), 128, 40),
+        "the newest sketch was sent"
+    );
+
+    // Undo and redo through the buttons.
+    harness.get_by_label("Undo").click();
+    harness.run_steps(2);
+    assert_eq!(harness.state().sketch().history_len(), (1, 1));
+    assert!(!dark(harness.state().sketch().image(), 128, 40));
+    harness.get_by_label("Redo").click();
+    harness.run_steps(2);
+    assert_eq!(harness.state().sketch().history_len(), (2, 0));
+    assert!(dark(harness.state().sketch().image(), 128, 40));
+}
+
+#[test]
+fn translate_loads_images_sends_them_and_saves_the_results() {
+    let mut settings = settings("ui_translate");
+    let dir = temp_dir("ui_translate_inputs");
+    let input_path = dir.join("photo.png");
+    RgbImage::from_pixel(40, 30, Rgb([10, 120, 200]))
+        .save(&input_path)
+        .unwrap();
+    settings.tab = Tab::Translate;
+    settings.translate_inputs = dir.display().to_string();
+    let output_dir = PathBuf::from(&settings.output_dir);
+    let (mut harness, fake) = harness(settings);
+    harness.run_steps(2);
+    harness.get_by_label("Load").click();
+    step_until(&mut harness, |h| has_label(h, "input photo.png"));
+    harness.get_by_label("Translate images").click();
+    harness.run_steps(2);
+    let sent = fake.sent();
+    let [Command::Translate(request)] = sent.as_slice() else {
+        panic!("expected one translation, got {sent:?}");
+    };
+    assert!(
+        matches!(&request.model, Some(pix2pix_studio::inference::ModelSource::Checkpoint(dir)) if dir.ends_with("assets/demo/sketches")),
+        "the demo model by default: {:?}",
+        request.model
+    );
+    let output = DynamicImage::ImageRgb8(RgbImage::from_pixel(40, 30, Rgb([250, 250, 0])));
+    fake.events
+        .send(Event::Translated {
+            id: request.id,
+            images: vec![output],
+            files: Vec::new(),
+            millis: 5,
+        })
+        .unwrap();
+    harness.run_steps(2);
+    harness.get_by_label("output photo.png");
+    harness.get_by_label("Save results").click();
+    let saved = output_dir.join("photo_translated.png");
+    step_until(&mut harness, |_| saved.exists());
+    let written = image::open(&saved).unwrap().to_rgb8();
+    assert_eq!(*written.get_pixel(0, 0), Rgb([250, 250, 0]));
+}

@@ -65,4 +65,6 @@ shot translate 8
 
 xdotool key ctrl+q
 wait $app || true
+echo "frame intervals while training, asking for 30 fps (ms):"
 head -1 "$work/frames.txt" 2>/dev/null || echo "no frame log (see $work/app.log)"
+"$bin" inspect "$work/runs/sketches-001" | grep -m1 "^checkpoint" || true

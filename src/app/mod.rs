@@ -38,6 +38,11 @@ use crate::worker::{
     Command, Event, TrainingRequest, TranslateInputs, TranslateRequest, WorkerHandle,
 };
 
+/// Progress and previews repaint the window at most this often: on a software renderer a
+/// frame costs tens of milliseconds of the CPU that training needs.
+const PROGRESS_REPAINT: Duration = Duration::from_millis(250);
+/// The frame rate asked for while frame times are measured (`--frame-log`): 30 per second.
+const FRAME_LOG_INTERVAL: Duration = Duration::from_millis(33);
 /// Time per frame spent taking worker events; the rest waits for the next frame.
 const EVENT_BUDGET: Duration = Duration::from_millis(4);
 
@@ -61,7 +66,13 @@ pub fn run(device: SelectedDevice, frame_log: Option<PathBuf>) -> eframe::Result
                 .and_then(|storage| eframe::get_value(storage, eframe::APP_KEY))
                 .unwrap_or_default();
             let ctx = creation.egui_ctx.clone();
-            let worker = WorkerHandle::spawn(Box::new(move || ctx.request_repaint()))?;
+            let worker = WorkerHandle::spawn(Box::new(move |urgent| {
+                if urgent {
+                    ctx.request_repaint();
+                } else {
+                    ctx.request_repaint_after(PROGRESS_REPAINT);
+                }
+            }))?;
             let ctx = creation.egui_ctx.clone();
             let wake: Arc<dyn Fn() + Send + Sync> = Arc::new(move || ctx.request_repaint());
             let mut app = StudioApp::new(settings, Box::new(worker), &device, wake);
@@ -189,13 +200,14 @@ impl StudioApp {
     /// Draws the window and applies what the user did.
     pub fn ui(&mut self, ui: &mut egui::Ui) {
         if let Some(stats) = &mut self.frame_stats {
-            // Measured while training, repainting continuously: how fast the UI can go then.
+            // Measured while training, asking for 30 frames a second (an animation or a drag):
+            // the intervals show whether the UI keeps up while training takes the CPU.
             if self.run.state == RunState::Training {
                 stats.frame();
             } else {
                 stats.pause();
             }
-            ui.ctx().request_repaint();
+            ui.ctx().request_repaint_after(FRAME_LOG_INTERVAL);
         }
         self.shortcuts(ui.ctx());
         egui::Panel::top("tabs").show(ui, |ui| {

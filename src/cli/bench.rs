@@ -41,12 +41,14 @@ pub fn bench_command(choice: DeviceChoice, args: &BenchArgs) -> anyhow::Result<(
         iterations: args.iterations,
     };
     if !args.json {
-        println!(
+        outln!(
             "device: {}; {} warm-up + {} timed iterations, batch 1",
-            selected.info, options.warmup, options.iterations
+            selected.info,
+            options.warmup,
+            options.iterations
         );
         if let Some(reason) = &selected.fallback_reason {
-            println!("(no GPU: {reason})");
+            outln!("(no GPU: {reason})");
         }
     }
     let mut results = Vec::new();
@@ -57,7 +59,7 @@ pub fn bench_command(choice: DeviceChoice, args: &BenchArgs) -> anyhow::Result<(
             bench_in_child(config, choice, args)?
         };
         if args.json {
-            println!("{}", serde_json::to_string(&result)?);
+            outln!("{}", serde_json::to_string(&result)?);
         } else {
             eprintln!("{}: {:.3} s/iter", config.name, result.train_secs_per_iter);
         }
@@ -66,7 +68,7 @@ pub fn bench_command(choice: DeviceChoice, args: &BenchArgs) -> anyhow::Result<(
     if !args.json {
         print!("{}", bench::format_table(&results));
         let data_secs = bench::decode_augment_secs(options)?;
-        println!(
+        outln!(
             "data: decode + augment of one 256 px JPEG pair (512×256 A|B, resize_and_crop + flip): {:.1} ms (median)",
             data_secs * 1e3
         );

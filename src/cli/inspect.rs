@@ -42,29 +42,29 @@ pub fn inspect_command(args: &InspectArgs) -> anyhow::Result<()> {
         min_side_px: args.min_side,
     };
     let dataset = discover(&args.path, &options)?;
-    println!("{}", args.path.display());
+    outln!("{}", args.path.display());
     print!("{}", dataset.report);
     Ok(())
 }
 
 fn inspect_run(dir: &Path) -> anyhow::Result<()> {
     let config = checkpoint::read_config(dir)?;
-    println!("{}", dir.display());
-    println!("{}", serde_json::to_string_pretty(&config)?);
+    outln!("{}", dir.display());
+    outln!("{}", serde_json::to_string_pretty(&config)?);
     let checkpoint = if dir.join("state.json").is_file() {
         Some(dir.to_path_buf())
     } else {
         checkpoint::latest(dir)?
     };
     let Some(checkpoint) = checkpoint else {
-        println!("no checkpoint yet");
+        outln!("no checkpoint yet");
         return Ok(());
     };
     let counters: Counters =
         serde_json::from_slice(&std::fs::read(checkpoint.join("state.json"))?)?;
     let history: History =
         serde_json::from_slice(&std::fs::read(checkpoint.join("history.json"))?)?;
-    println!(
+    outln!(
         "checkpoint {}: step {}, epoch {} (batch {}), learning rate {:.3e}",
         checkpoint.display(),
         counters.steps,
@@ -74,20 +74,26 @@ fn inspect_run(dir: &Path) -> anyhow::Result<()> {
     );
     if let Some(last) = history.losses.last() {
         let l = last.losses;
-        println!(
+        outln!(
             "last losses: G_GAN {:.4} G_L1 {:.4} D_real {:.4} D_fake {:.4}",
-            l.g_gan, l.g_l1, l.d_real, l.d_fake
+            l.g_gan,
+            l.g_l1,
+            l.d_real,
+            l.d_fake
         );
     }
     for validation in &history.validations {
         let m = validation.metrics;
-        println!(
+        outln!(
             "validation at step {}: L1 {:.4}, PSNR {:.2} dB, SSIM {:.4}",
-            validation.step, m.l1, m.psnr_db, m.ssim
+            validation.step,
+            m.l1,
+            m.psnr_db,
+            m.ssim
         );
     }
     if let Some(best) = checkpoint::best(dir)? {
-        println!("best checkpoint: {}", best.display());
+        outln!("best checkpoint: {}", best.display());
     }
     Ok(())
 }

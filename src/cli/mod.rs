@@ -1,6 +1,14 @@
 //! The command line: no subcommand opens the app; subcommands drive the same worker headless.
 //! Exit codes: 0 done, 1 failed (the error once, with its causes), 2 usage (from clap).
 
+/// `println!` that returns an error instead of panicking when stdout is closed (`| head`); the
+/// command then ends quietly with success.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::cli::write_line(format_args!($($arg)*))?
+    };
+}
+
 mod bench;
 mod inspect;
 mod train;
@@ -88,7 +96,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 val: args.val,
             };
             make_samples(&args.out, args.seed, counts)?;
-            println!("wrote {} (seed {})", args.out.display(), args.seed);
+            outln!("wrote {} (seed {})", args.out.display(), args.seed);
             Ok(())
         }
     }
@@ -96,7 +104,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// A worker for a headless command (nothing to wake).
 fn spawn_worker() -> anyhow::Result<WorkerHandle> {
-    Ok(WorkerHandle::spawn(Box::new(|| {}))?)
+    Ok(WorkerHandle::spawn(Box::new(|_| {}))?)
 }
 
 /// The next event from the worker, waiting as long as it takes; an error if it has ended.
@@ -111,10 +119,26 @@ fn next_event(worker: &WorkerHandle) -> anyhow::Result<Event> {
     }
 }
 
+/// Stdout was closed by the reader (e.g. `| head`): not a failure of the command.
+#[derive(Debug, thiserror::Error)]
+#[error("standard output was closed")]
+struct StdoutClosed;
+
+/// Writes one line to stdout (see `outln!`).
+fn write_line(args: std::fmt::Arguments<'_>) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    match writeln!(std::io::stdout().lock(), "{args}") {
+        Ok(()) => Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Err(StdoutClosed.into()),
+        Err(err) => Err(anyhow::Error::new(err).context("writing to standard output")),
+    }
+}
+
 /// Prints an error once, with its cause chain, and maps it to the exit code.
 pub fn report(result: anyhow::Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(err) if err.is::<StdoutClosed>() => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");
             ExitCode::FAILURE

@@ -242,7 +242,7 @@ pub fn train_command(device: DeviceChoice, args: &TrainArgs) -> anyhow::Result<(
     let config = args.run_config()?;
     let worker = spawn_worker()?;
     let outcome = drive_training(&worker, config, &args.run_dir, args.resume, device)?;
-    println!(
+    outln!(
         "{} after {} steps; checkpoints in {}",
         if outcome.stopped {
             "stopped"
@@ -260,6 +260,8 @@ struct Outcome {
     steps: u64,
     stopped: bool,
     validations: Vec<ValidationRecord>,
+    /// Seconds from the start of the command to each validation of this session, by step.
+    validation_secs: Vec<(u64, f64)>,
 }
 
 /// Starts a run on the worker and follows it to the end with a progress bar.
@@ -277,8 +279,10 @@ fn drive_training(
         resume,
         device,
     })))?;
+    let started = Instant::now();
     let bar = ProgressBar::hidden();
     let mut validations = Vec::new();
+    let mut validation_secs = Vec::new();
     loop {
         match next_event(worker)? {
             Event::RunStarted(info) => {
@@ -341,6 +345,7 @@ fn drive_training(
                     epoch: 0.0,
                     metrics,
                 });
+                validation_secs.push((step, started.elapsed().as_secs_f64()));
             }
             Event::DataProblem(problem) => {
                 say(
@@ -356,6 +361,7 @@ fn drive_training(
                     steps: step,
                     stopped,
                     validations,
+                    validation_secs,
                 });
             }
             Event::Failed { message } => {
@@ -419,6 +425,10 @@ pub struct QualityArgs {
     /// Seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Steps between validations (default: only before and after); with it, the time until
+    /// the validation L1 falls to half its starting value is reported.
+    #[arg(long)]
+    pub validate_every: Option<u64>,
 }
 
 /// Runs `quality`: the "Quick" setup (128 px, U-Net 128, ngf/ndf 32, constant learning rate)
@@ -441,7 +451,7 @@ pub fn quality_command(device: DeviceChoice, args: &QualityArgs) -> anyhow::Resu
         },
         intervals: Intervals {
             preview_every_steps: args.steps.max(1),
-            validate_every_steps: args.steps.max(1),
+            validate_every_steps: args.validate_every.unwrap_or(args.steps).max(1),
             checkpoint_every_steps: args.steps.max(1),
             keep_every_epochs: usize::MAX,
             max_steps: Some(args.steps),
@@ -454,22 +464,45 @@ pub fn quality_command(device: DeviceChoice, args: &QualityArgs) -> anyhow::Resu
     let wall = started.elapsed();
     let first = outcome.validations.first().map(|v| v.metrics);
     let last = outcome.validations.last().map(|v| v.metrics);
-    let show = |label: &str, metrics: Option<Metrics>| match metrics {
-        Some(m) => println!(
-            "{label}: L1 {:.4}  PSNR {:.2} dB  SSIM {:.4}",
-            m.l1, m.psnr_db, m.ssim
-        ),
-        None => println!("{label}: no validation pairs"),
+    let show = |label: &str, metrics: Option<Metrics>| -> anyhow::Result<()> {
+        match metrics {
+            Some(m) => outln!(
+                "{label}: L1 {:.4}  PSNR {:.2} dB  SSIM {:.4}",
+                m.l1,
+                m.psnr_db,
+                m.ssim
+            ),
+            None => outln!("{label}: no validation pairs"),
+        }
+        Ok(())
     };
-    println!(
+    outln!(
         "quality on {} after {} steps (128 px, U-Net 128, ngf/ndf {}, batch 1):",
         args.dataroot.display(),
         outcome.steps,
         args.width
     );
-    show("  before", first);
-    show("  after ", last);
-    println!(
+    show("  before", first)?;
+    show("  after ", last)?;
+    if let Some(start) = first {
+        let halved = outcome
+            .validations
+            .iter()
+            .zip(&outcome.validation_secs)
+            .find(|(record, _)| record.metrics.l1 <= start.l1 / 2.0);
+        match halved {
+            Some((record, (step, secs))) => outln!(
+                "  validation L1 halved ({:.4} to {:.4}) at step {step}, {secs:.1} s after the start",
+                start.l1,
+                record.metrics.l1
+            ),
+            None => outln!(
+                "  validation L1 did not fall to half ({:.4}) in this run",
+                start.l1 / 2.0
+            ),
+        }
+    }
+    outln!(
         "  wall time {:.1} s ({:.3} s/step), run in {}",
         wall.as_secs_f64(),
         wall.as_secs_f64() / outcome.steps.max(1) as f64,

@@ -144,7 +144,7 @@ pub fn translate_command(args: &TranslateArgs) -> anyhow::Result<()> {
                         eprintln!("failed {}: {reason}", path.display());
                     }
                 }
-                println!(
+                outln!(
                     "translated {} of {} image(s) into {} in {:.1} s",
                     files.len() - failed.len(),
                     files.len(),
@@ -223,7 +223,7 @@ pub fn export_command(args: &ExportArgs) -> anyhow::Result<()> {
         save_generator(translator.generator(), &weights_path)?;
     }
     let config = translator.config();
-    println!(
+    outln!(
         "wrote {} (U-Net num_downs {}, ngf {}, {}→{} channels, {:?} norm): load it in PyTorch with \
          UnetGenerator({}, {}, {}, {}) and load_state_dict",
         weights_path.display(),

@@ -36,6 +36,7 @@ struct Worker {
 
 /// The worker thread's loop: commands first, then one training step when a run is going.
 pub(crate) fn run(commands: &Receiver<Command>, sink: EventSink) {
+    lower_compute_priority();
     let mut worker = Worker {
         sink,
         trainer: None,
@@ -311,4 +312,21 @@ fn command_name(command: &Command) -> &'static str {
         Command::Translate(_) => "Translate",
         Command::Shutdown => "Shutdown",
     }
+}
+
+/// Training and translation run below the UI: this thread and the threads of the compute pool
+/// (rayon's, which burn's CPU backend and our kernels use) get the lowest priority (nice 19 on
+/// Linux). On a busy CPU the window then keeps its frame rate, and training loses nothing when
+/// nothing else wants the CPU. Failure (a platform without the call) only costs
+/// responsiveness, so it is logged, not reported.
+fn lower_compute_priority() {
+    let lower = || {
+        if let Err(err) =
+            thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min)
+        {
+            log::debug!("could not lower the priority of a compute thread: {err:?}");
+        }
+    };
+    lower();
+    rayon::broadcast(|_| lower());
 }

@@ -5,8 +5,10 @@ use crossbeam_channel::{Sender, TrySendError};
 
 use super::protocol::Event;
 
-/// Wakes whoever receives events (the GUI's `request_repaint`; nothing in the CLI).
-pub type Wake = Box<dyn Fn() + Send>;
+/// Wakes whoever receives events, told whether the event is urgent (a lifecycle event or a
+/// translation result) or a progress report that may wait a little: the GUI repaints at once
+/// for the first and coalesces the second; the CLI does nothing.
+pub type Wake = Box<dyn Fn(bool) + Send>;
 
 /// Sends events to the GUI or the CLI.
 pub struct EventSink {
@@ -23,7 +25,8 @@ impl EventSink {
     /// Sends an event: progress and previews are dropped when the channel is full, everything
     /// else waits for room. Returns false once the receiver is gone.
     pub fn send(&self, event: Event) -> bool {
-        let delivered = if event.is_droppable() {
+        let urgent = !event.is_droppable();
+        let delivered = if !urgent {
             match self.sender.try_send(event) {
                 Ok(()) | Err(TrySendError::Full(_)) => true,
                 Err(TrySendError::Disconnected(_)) => false,
@@ -31,7 +34,7 @@ impl EventSink {
         } else {
             self.sender.send(event).is_ok()
         };
-        (self.wake)();
+        (self.wake)(urgent);
         delivered
     }
 }

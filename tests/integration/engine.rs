@@ -80,7 +80,7 @@ fn until_finished(worker: &WorkerHandle) -> Vec<Event> {
 }
 
 fn worker() -> WorkerHandle {
-    WorkerHandle::spawn(Box::new(|| {})).unwrap()
+    WorkerHandle::spawn(Box::new(|_| {})).unwrap()
 }
 
 #[test]

@@ -444,3 +444,54 @@ fn translate_loads_images_sends_them_and_saves_the_results() {
     let written = image::open(&saved).unwrap().to_rgb8();
     assert_eq!(*written.get_pixel(0, 0), Rgb([250, 250, 0]));
 }
+
+#[test]
+fn a_folder_of_photos_is_offered_the_synthesis_tasks() {
+    let photos = temp_dir("ui_photos");
+    for (index, shade) in [30u8, 120, 220].into_iter().enumerate() {
+        RgbImage::from_fn(64, 64, |x, y| Rgb([shade, (x * 4) as u8, (y * 4) as u8]))
+            .save(photos.join(format!("photo_{index}.png")))
+            .unwrap();
+    }
+    let mut settings = settings("ui_photos_settings");
+    settings.dataset_dir = photos.display().to_string();
+    let (mut harness, _fake) = harness(settings);
+    step_until(&mut harness, |h| has_label(h, "These are plain pictures"));
+    harness.get_by_label("edges to photo").click();
+    step_until(&mut harness, |h| {
+        has_label(h, "pairs made by edges to photo")
+    });
+    assert!(has_label(&harness, "train 3"));
+    step_until(&mut harness, |h| has_label(h, "input photo_0.png"));
+    assert_eq!(
+        harness.state().settings().layout,
+        pix2pix_studio::data::LayoutHint::Photos(pix2pix_studio::data::SynthTask::EdgesToPhoto)
+    );
+}
+
+#[test]
+fn palette_mode_draws_label_rectangles_for_the_labels_model() {
+    let mut settings = settings("ui_palette");
+    settings.tab = Tab::Sketch;
+    let (mut harness, fake) = harness(settings);
+    harness.run_steps(2);
+    harness.get_by_label("palette mode (label maps)").click();
+    harness.run_steps(2);
+    let sky = pix2pix_studio::samples::facades::PALETTE[0].2;
+    let wall = pix2pix_studio::samples::facades::PALETTE[1].2;
+    assert_eq!(harness.state().sketch().image().get_pixel(10, 10).0, sky);
+    let canvas = harness.get_by_label("sketch canvas").rect();
+    let at = |fx: f32, fy: f32| canvas.min + egui::vec2(fx * canvas.width(), fy * canvas.height());
+    // The rectangle tool is chosen with palette mode; the wall colour is the default.
+    stroke_in_one_frame(&harness, &[at(0.2, 0.3), at(0.5, 0.6), at(0.8, 0.9)]);
+    harness.step();
+    let image = harness.state().sketch().image();
+    assert_eq!(image.get_pixel(128, 160).0, wall, "inside the rectangle");
+    assert_eq!(image.get_pixel(20, 20).0, sky, "outside it");
+    let sent: Vec<Command> = fake.sent();
+    let translated_with_labels = sent.iter().any(|command| {
+        matches!(command, Command::Translate(request)
+            if matches!(&request.model, Some(pix2pix_studio::inference::ModelSource::Checkpoint(dir)) if dir.ends_with("assets/demo/labels")))
+    });
+    assert!(translated_with_labels, "{sent:?}");
+}

@@ -305,12 +305,13 @@ fn report_rows(dataset: &Dataset) -> Vec<(&'static str, String)> {
     ]
 }
 
-/// A path relative to the dataset root, for compact lists.
+/// A path relative to the dataset root, for compact lists ("this folder" for the root).
 fn short_path(path: &Path, root: &Path) -> String {
-    path.strip_prefix(root)
-        .unwrap_or(path)
-        .display()
-        .to_string()
+    match path.strip_prefix(root) {
+        Ok(relative) if relative.as_os_str().is_empty() => "this folder".into(),
+        Ok(relative) => relative.display().to_string(),
+        Err(_) => path.display().to_string(),
+    }
 }
 
 /// Pairs in rows, only the visible rows drawn and their thumbnails requested.

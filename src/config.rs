@@ -1,15 +1,16 @@
 //! The configuration of a pix2pix run: `TrainingConfig` (networks, losses, optimiser) and
 //! `RunConfig` around it (data, schedule, reporting), saved as `config.json` with every run.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use burn::config::Config;
 use serde::{Deserialize, Serialize};
 
 use crate::data::{Direction, LayoutHint, Preprocess, SynthTask};
 use crate::error::Error;
+use crate::model::blocks::NormKind;
 use crate::model::{PatchDiscriminatorConfig, UnetGeneratorConfig};
-use crate::training::schedule::Schedule;
+use crate::training::schedule::{PolicyKind, Schedule};
 
 /// The adversarial loss (`--gan_mode`), or none for the paper's L1-only ablation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -212,5 +213,164 @@ impl RunConfig {
             return Err(Error::InvalidConfig("the run has no epochs".into()));
         }
         Ok(())
+    }
+}
+
+/// Every option a person sets for a run, flat and with the reference's defaults: what the CLI's
+/// flags and the app's training form both fill in, turned into a [`RunConfig`] in one place.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RunOptions {
+    /// Training size (`--crop_size`), px.
+    pub image_size_px: u32,
+    /// Size before the random crop (`--load_size`), px.
+    pub load_size_px: u32,
+    /// U-Net depth (7 = unet_128, 8 = unet_256).
+    pub num_downs: usize,
+    /// Generator width (`--ngf`).
+    pub ngf: usize,
+    /// Discriminator width (`--ndf`).
+    pub ndf: usize,
+    /// Discriminator stride-2 layers: 0 = PixelGAN, 3 = 70x70 (`--n_layers_D`).
+    pub n_layers_d: usize,
+    /// Normalisation of both networks (`--norm`).
+    pub norm: NormKind,
+    /// Dropout in the generator's decoder.
+    pub dropout: bool,
+    /// U-Net skip connections.
+    pub skips: bool,
+    /// Input channels (1 or 3).
+    pub input_channels: usize,
+    /// Output channels (1 or 3).
+    pub output_channels: usize,
+    /// Adversarial loss (`--gan_mode`).
+    pub gan_mode: GanMode,
+    /// Weight of L1 (`--lambda_L1`).
+    pub lambda_l1: f64,
+    /// Adam learning rate (`--lr`).
+    pub learning_rate: f64,
+    /// Adam beta1.
+    pub beta1: f64,
+    /// Learning-rate policy (`--lr_policy`).
+    pub lr_policy: PolicyKind,
+    /// Epochs between x0.1 steps of the step policy (`--lr_decay_iters`).
+    pub lr_decay_epochs: usize,
+    /// Epochs at the starting rate (`--n_epochs`).
+    pub n_epochs: usize,
+    /// Epochs of decay (`--n_epochs_decay`).
+    pub n_epochs_decay: usize,
+    /// Pairs per batch.
+    pub batch_size: usize,
+    /// Preprocessing (`--preprocess`).
+    pub preprocess: Preprocess,
+    /// Random horizontal flips.
+    pub flip: bool,
+    /// Shuffle every epoch.
+    pub shuffle: bool,
+    /// Seed of weights, shuffling, jitter and dropout.
+    pub seed: u64,
+    /// Steps between previews.
+    pub preview_every_steps: u64,
+    /// Steps between validations.
+    pub validate_every_steps: u64,
+    /// Steps between checkpoint saves.
+    pub checkpoint_every_steps: u64,
+    /// Epochs between checkpoints kept for good (`--save_epoch_freq`).
+    pub keep_every_epochs: usize,
+    /// Stop after this many steps in all.
+    pub max_steps: Option<u64>,
+}
+
+impl Default for RunOptions {
+    /// The reference's pix2pix defaults.
+    fn default() -> Self {
+        Self {
+            image_size_px: 256,
+            load_size_px: 286,
+            num_downs: 8,
+            ngf: 64,
+            ndf: 64,
+            n_layers_d: 3,
+            norm: NormKind::Batch,
+            dropout: true,
+            skips: true,
+            input_channels: 3,
+            output_channels: 3,
+            gan_mode: GanMode::Vanilla,
+            lambda_l1: 100.0,
+            learning_rate: 2e-4,
+            beta1: 0.5,
+            lr_policy: PolicyKind::Linear,
+            lr_decay_epochs: 50,
+            n_epochs: 100,
+            n_epochs_decay: 100,
+            batch_size: 1,
+            preprocess: Preprocess::ResizeAndCrop,
+            flip: true,
+            shuffle: true,
+            seed: 0,
+            preview_every_steps: 100,
+            validate_every_steps: 500,
+            checkpoint_every_steps: 1000,
+            keep_every_epochs: 5,
+            max_steps: None,
+        }
+    }
+}
+
+impl RunOptions {
+    /// The run these options describe on `dataset_dir` (not yet validated).
+    pub fn run_config(
+        &self,
+        dataset_dir: &Path,
+        direction: Direction,
+        layout: LayoutHint,
+    ) -> RunConfig {
+        let generator = UnetGeneratorConfig::new()
+            .with_input_channels(self.input_channels)
+            .with_output_channels(self.output_channels)
+            .with_num_downs(self.num_downs)
+            .with_ngf(self.ngf)
+            .with_norm(self.norm)
+            .with_dropout(self.dropout)
+            .with_skip_connections(self.skips);
+        let discriminator = PatchDiscriminatorConfig::new()
+            .with_input_channels(self.input_channels + self.output_channels)
+            .with_ndf(self.ndf)
+            .with_n_layers(self.n_layers_d)
+            .with_norm(self.norm);
+        let training = TrainingConfig::new(generator, discriminator)
+            .with_gan_mode(self.gan_mode)
+            .with_lambda_l1(self.lambda_l1)
+            .with_learning_rate(self.learning_rate)
+            .with_beta1(self.beta1)
+            .with_seed(self.seed);
+        let data = DataConfig {
+            direction,
+            layout,
+            preprocess: self.preprocess,
+            load_size_px: self.load_size_px.max(self.image_size_px),
+            flip: self.flip,
+            batch_size: self.batch_size,
+            shuffle: self.shuffle,
+            ..DataConfig::new(dataset_dir, self.image_size_px)
+        };
+        RunConfig {
+            training,
+            data,
+            schedule: Schedule {
+                n_epochs: self.n_epochs,
+                n_epochs_decay: self.n_epochs_decay,
+                policy: self.lr_policy.policy(self.lr_decay_epochs),
+            },
+            intervals: Intervals {
+                preview_every_steps: self.preview_every_steps.max(1),
+                validate_every_steps: self.validate_every_steps.max(1),
+                checkpoint_every_steps: self.checkpoint_every_steps.max(1),
+                keep_every_epochs: self.keep_every_epochs.max(1),
+                max_steps: self.max_steps,
+                ..Intervals::default()
+            },
+        }
     }
 }

@@ -6,13 +6,11 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::bundled::{self, DemoModel};
-use crate::config::{DataConfig, GanMode, Intervals, RunConfig, TrainingConfig};
-use crate::data::{Direction, LayoutHint, Preprocess};
+use crate::config::{RunConfig, RunOptions};
+use crate::data::{Direction, LayoutHint};
 use crate::device::DeviceChoice;
 use crate::inference::{ModelSource, SizeMode, TranslateOptions};
-use crate::model::blocks::NormKind;
-use crate::model::{NormMode, PatchDiscriminatorConfig, UnetGeneratorConfig};
-use crate::training::schedule::{LrPolicy, Schedule};
+use crate::model::NormMode;
 
 /// The tabs of the main window.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -124,79 +122,16 @@ impl Preset {
     }
 }
 
-/// The learning-rate policies, as offered in the form.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum PolicyChoice {
-    /// Constant, then linear decay to zero.
-    Linear,
-    /// Never changes.
-    Constant,
-    /// x0.1 every `lr_decay_epochs`.
-    Step,
-    /// Cosine annealing to zero.
-    Cosine,
-}
-
-/// Every training option of the Train tab.
+/// The Train tab's form: a preset, the device, and the run options it edits.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct TrainForm {
-    /// The preset the values came from.
+    /// The preset the values came from (Custom once edited).
     pub preset: Preset,
-    /// Training size (crop), px.
-    pub image_size_px: u32,
-    /// U-Net depth (7 = unet_128, 8 = unet_256).
-    pub num_downs: usize,
-    /// Generator width.
-    pub ngf: usize,
-    /// Discriminator width.
-    pub ndf: usize,
-    /// Discriminator stride-2 layers (patch size).
-    pub n_layers_d: usize,
-    /// Normalisation of both networks.
-    pub norm: NormKind,
-    /// Dropout in the generator's decoder (the paper's noise).
-    pub dropout: bool,
-    /// U-Net skip connections.
-    pub skips: bool,
-    /// Input channels (1 gray, 3 colour).
-    pub input_channels: usize,
-    /// Output channels.
-    pub output_channels: usize,
-    /// Adversarial loss.
-    pub gan_mode: GanMode,
-    /// Weight of L1.
-    pub lambda_l1: f64,
-    /// Adam learning rate.
-    pub learning_rate: f64,
-    /// Adam beta1.
-    pub beta1: f64,
-    /// Learning-rate policy.
-    pub policy: PolicyChoice,
-    /// Epochs between x0.1 decays for the step policy.
-    pub lr_decay_epochs: usize,
-    /// Epochs at the starting rate.
-    pub n_epochs: usize,
-    /// Epochs of decay.
-    pub n_epochs_decay: usize,
-    /// Pairs per batch.
-    pub batch_size: usize,
-    /// Preprocessing (jitter).
-    pub preprocess: Preprocess,
-    /// Size before the random crop, px.
-    pub load_size_px: u32,
-    /// Random horizontal flips.
-    pub flip: bool,
-    /// Seed of weights, shuffling, jitter and dropout.
-    pub seed: u64,
     /// Where to compute.
     pub device: DeviceChoice,
-    /// Steps between previews.
-    pub preview_every_steps: u64,
-    /// Steps between validations.
-    pub validate_every_steps: u64,
-    /// Steps between checkpoint saves.
-    pub checkpoint_every_steps: u64,
+    /// Every option of the run.
+    pub options: RunOptions,
 }
 
 impl Default for TrainForm {
@@ -210,33 +145,20 @@ impl TrainForm {
     pub fn quick() -> Self {
         Self {
             preset: Preset::Quick,
-            image_size_px: 128,
-            num_downs: 7,
-            ngf: 32,
-            ndf: 32,
-            n_layers_d: 3,
-            norm: NormKind::Batch,
-            dropout: true,
-            skips: true,
-            input_channels: 3,
-            output_channels: 3,
-            gan_mode: GanMode::Vanilla,
-            lambda_l1: 100.0,
-            learning_rate: 2e-4,
-            beta1: 0.5,
-            policy: PolicyChoice::Linear,
-            lr_decay_epochs: 50,
-            n_epochs: 10,
-            n_epochs_decay: 10,
-            batch_size: 1,
-            preprocess: Preprocess::ResizeAndCrop,
-            load_size_px: 143,
-            flip: true,
-            seed: 0,
             device: DeviceChoice::Auto,
-            preview_every_steps: 25,
-            validate_every_steps: 200,
-            checkpoint_every_steps: 500,
+            options: RunOptions {
+                image_size_px: 128,
+                load_size_px: 143,
+                num_downs: 7,
+                ngf: 32,
+                ndf: 32,
+                n_epochs: 10,
+                n_epochs_decay: 10,
+                preview_every_steps: 25,
+                validate_every_steps: 200,
+                checkpoint_every_steps: 500,
+                ..RunOptions::default()
+            },
         }
     }
 
@@ -244,23 +166,14 @@ impl TrainForm {
     pub fn paper() -> Self {
         Self {
             preset: Preset::Paper,
-            image_size_px: 256,
-            num_downs: 8,
-            ngf: 64,
-            ndf: 64,
-            load_size_px: 286,
-            n_epochs: 100,
-            n_epochs_decay: 100,
-            preview_every_steps: 100,
-            validate_every_steps: 500,
-            checkpoint_every_steps: 1000,
-            ..Self::quick()
+            device: DeviceChoice::Auto,
+            options: RunOptions::default(),
         }
     }
 
     /// The form of a preset, keeping the device, channels and seed.
     pub fn with_preset(&self, preset: Preset) -> Self {
-        let base = match preset {
+        let mut form = match preset {
             Preset::Quick => Self::quick(),
             Preset::Paper => Self::paper(),
             Preset::Custom => {
@@ -270,76 +183,25 @@ impl TrainForm {
                 };
             }
         };
-        Self {
-            input_channels: self.input_channels,
-            output_channels: self.output_channels,
-            seed: self.seed,
-            device: self.device,
-            ..base
-        }
+        form.device = self.device;
+        form.options.input_channels = self.options.input_channels;
+        form.options.output_channels = self.options.output_channels;
+        form.options.seed = self.options.seed;
+        form
     }
 
-    /// The run this form describes on `dataset_dir`.
+    /// The run this form describes on `dataset_dir`; a photo task sets the channels itself.
     pub fn run_config(
         &self,
         dataset_dir: &Path,
         direction: Direction,
         layout: LayoutHint,
     ) -> RunConfig {
-        let (input_channels, output_channels) = match layout {
-            LayoutHint::Photos(task) => task.channels(),
-            _ => (self.input_channels, self.output_channels),
-        };
-        let generator = UnetGeneratorConfig::new()
-            .with_input_channels(input_channels)
-            .with_output_channels(output_channels)
-            .with_num_downs(self.num_downs)
-            .with_ngf(self.ngf)
-            .with_norm(self.norm)
-            .with_dropout(self.dropout)
-            .with_skip_connections(self.skips);
-        let discriminator = PatchDiscriminatorConfig::new()
-            .with_input_channels(input_channels + output_channels)
-            .with_ndf(self.ndf)
-            .with_n_layers(self.n_layers_d)
-            .with_norm(self.norm);
-        let training = TrainingConfig::new(generator, discriminator)
-            .with_gan_mode(self.gan_mode)
-            .with_lambda_l1(self.lambda_l1)
-            .with_learning_rate(self.learning_rate)
-            .with_beta1(self.beta1)
-            .with_seed(self.seed);
-        let mut data = DataConfig::new(dataset_dir, self.image_size_px);
-        data.direction = direction;
-        data.layout = layout;
-        data.preprocess = self.preprocess;
-        data.load_size_px = self.load_size_px.max(self.image_size_px);
-        data.flip = self.flip;
-        data.batch_size = self.batch_size;
-        let policy = match self.policy {
-            PolicyChoice::Linear => LrPolicy::Linear,
-            PolicyChoice::Constant => LrPolicy::Constant,
-            PolicyChoice::Step => LrPolicy::Step {
-                every_epochs: self.lr_decay_epochs.max(1),
-                gamma: 0.1,
-            },
-            PolicyChoice::Cosine => LrPolicy::Cosine,
-        };
-        RunConfig {
-            training,
-            data,
-            schedule: Schedule {
-                n_epochs: self.n_epochs,
-                n_epochs_decay: self.n_epochs_decay,
-                policy,
-            },
-            intervals: Intervals {
-                preview_every_steps: self.preview_every_steps.max(1),
-                validate_every_steps: self.validate_every_steps.max(1),
-                checkpoint_every_steps: self.checkpoint_every_steps.max(1),
-                ..Intervals::default()
-            },
+        let mut options = self.options.clone();
+        if let LayoutHint::Photos(task) = layout {
+            (options.input_channels, options.output_channels) = task.channels();
         }
+        options.run_config(dataset_dir, direction, layout)
     }
 }
 

@@ -8,14 +8,16 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use pix2pix_studio::config::{DataConfig, GanMode, Intervals, RunConfig, TrainingConfig};
+use pix2pix_studio::config::{
+    DataConfig, GanMode, Intervals, RunConfig, RunOptions, TrainingConfig,
+};
 use pix2pix_studio::data::{Direction, LayoutHint, Preprocess, SynthTask};
 use pix2pix_studio::device::DeviceChoice;
 use pix2pix_studio::model::blocks::NormKind;
 use pix2pix_studio::model::{PatchDiscriminatorConfig, UnetGeneratorConfig};
 use pix2pix_studio::training::history::ValidationRecord;
 use pix2pix_studio::training::metrics::Metrics;
-use pix2pix_studio::training::schedule::{LrPolicy, Schedule};
+use pix2pix_studio::training::schedule::{LrPolicy, PolicyKind, Schedule};
 use pix2pix_studio::worker::{Command, Event, TrainingRequest, WorkerHandle};
 
 use super::{next_event, spawn_worker};
@@ -140,8 +142,6 @@ impl TrainArgs {
     /// The run configuration these options describe.
     pub fn run_config(&self) -> anyhow::Result<RunConfig> {
         let synth_channels = self.synth.map(SynthTask::channels);
-        let input_channels = self.input_nc.or(synth_channels.map(|c| c.0)).unwrap_or(3);
-        let output_channels = self.output_nc.or(synth_channels.map(|c| c.1)).unwrap_or(3);
         let num_downs = match (self.num_downs, self.net_g.as_str()) {
             (Some(depth), _) => depth,
             (None, "unet_256") => 8,
@@ -149,89 +149,68 @@ impl TrainArgs {
             // auto: the U-Net whose bottleneck is 1×1 at the training size, at least 5 deep.
             (None, _) => (self.crop_size.max(1).ilog2() as usize).max(5),
         };
-        let norm = match self.norm.as_str() {
-            "instance" => NormKind::Instance,
-            "none" => NormKind::None,
-            _ => NormKind::Batch,
+        let options = RunOptions {
+            image_size_px: self.crop_size,
+            load_size_px: self
+                .load_size
+                .unwrap_or_else(|| (self.crop_size * 286).div_ceil(256)),
+            num_downs,
+            ngf: self.ngf,
+            ndf: self.ndf,
+            n_layers_d: match self.net_d.as_str() {
+                "pixel" => 0,
+                "n_layers" => self.n_layers_d,
+                _ => 3,
+            },
+            norm: match self.norm.as_str() {
+                "instance" => NormKind::Instance,
+                "none" => NormKind::None,
+                _ => NormKind::Batch,
+            },
+            dropout: !self.no_dropout,
+            skips: !self.no_skips,
+            input_channels: self.input_nc.or(synth_channels.map(|c| c.0)).unwrap_or(3),
+            output_channels: self.output_nc.or(synth_channels.map(|c| c.1)).unwrap_or(3),
+            gan_mode: match self.gan_mode.as_str() {
+                "lsgan" => GanMode::Lsgan,
+                "none" => GanMode::Off,
+                _ => GanMode::Vanilla,
+            },
+            lambda_l1: self.lambda_l1,
+            learning_rate: self.lr,
+            beta1: self.beta1,
+            lr_policy: match self.lr_policy.as_str() {
+                "constant" => PolicyKind::Constant,
+                "step" => PolicyKind::Step,
+                "cosine" => PolicyKind::Cosine,
+                _ => PolicyKind::Linear,
+            },
+            lr_decay_epochs: self.lr_decay_iters,
+            n_epochs: self.n_epochs,
+            n_epochs_decay: self.n_epochs_decay,
+            batch_size: self.batch_size,
+            preprocess: match self.preprocess.as_str() {
+                "crop" => Preprocess::Crop,
+                "scale_width" => Preprocess::ScaleWidth,
+                "scale_width_and_crop" => Preprocess::ScaleWidthAndCrop,
+                "none" => Preprocess::None,
+                _ => Preprocess::ResizeAndCrop,
+            },
+            flip: !self.no_flip,
+            shuffle: !self.serial_batches,
+            seed: self.seed,
+            preview_every_steps: self.preview_every,
+            validate_every_steps: self.validate_every,
+            checkpoint_every_steps: self.checkpoint_every,
+            keep_every_epochs: self.save_epoch_freq,
+            max_steps: self.max_steps,
         };
-        let generator = UnetGeneratorConfig::new()
-            .with_input_channels(input_channels)
-            .with_output_channels(output_channels)
-            .with_num_downs(num_downs)
-            .with_ngf(self.ngf)
-            .with_norm(norm)
-            .with_dropout(!self.no_dropout)
-            .with_skip_connections(!self.no_skips);
-        let n_layers = if self.net_d == "pixel" {
-            0
-        } else if self.net_d == "n_layers" {
-            self.n_layers_d
-        } else {
-            3
-        };
-        let discriminator = PatchDiscriminatorConfig::new()
-            .with_input_channels(input_channels + output_channels)
-            .with_ndf(self.ndf)
-            .with_n_layers(n_layers)
-            .with_norm(norm);
-        let gan_mode = match self.gan_mode.as_str() {
-            "lsgan" => GanMode::Lsgan,
-            "none" => GanMode::Off,
-            _ => GanMode::Vanilla,
-        };
-        let training = TrainingConfig::new(generator, discriminator)
-            .with_gan_mode(gan_mode)
-            .with_lambda_l1(self.lambda_l1)
-            .with_learning_rate(self.lr)
-            .with_beta1(self.beta1)
-            .with_seed(self.seed);
-        let preprocess = match self.preprocess.as_str() {
-            "crop" => Preprocess::Crop,
-            "scale_width" => Preprocess::ScaleWidth,
-            "scale_width_and_crop" => Preprocess::ScaleWidthAndCrop,
-            "none" => Preprocess::None,
-            _ => Preprocess::ResizeAndCrop,
-        };
-        let mut data = DataConfig::new(&self.dataroot, self.crop_size);
-        data.direction = self.direction;
-        data.layout = match (self.synth, self.side_by_side) {
+        let layout = match (self.synth, self.side_by_side) {
             (Some(task), _) => LayoutHint::Photos(task),
             (None, true) => LayoutHint::SideBySide,
             (None, false) => LayoutHint::Auto,
         };
-        data.preprocess = preprocess;
-        if let Some(load) = self.load_size {
-            data.load_size_px = load;
-        }
-        data.flip = !self.no_flip;
-        data.batch_size = self.batch_size;
-        data.shuffle = !self.serial_batches;
-        let policy = match self.lr_policy.as_str() {
-            "constant" => LrPolicy::Constant,
-            "step" => LrPolicy::Step {
-                every_epochs: self.lr_decay_iters,
-                gamma: 0.1,
-            },
-            "cosine" => LrPolicy::Cosine,
-            _ => LrPolicy::Linear,
-        };
-        let config = RunConfig {
-            training,
-            data,
-            schedule: Schedule {
-                n_epochs: self.n_epochs,
-                n_epochs_decay: self.n_epochs_decay,
-                policy,
-            },
-            intervals: Intervals {
-                preview_every_steps: self.preview_every,
-                validate_every_steps: self.validate_every,
-                checkpoint_every_steps: self.checkpoint_every,
-                keep_every_epochs: self.save_epoch_freq,
-                max_steps: self.max_steps,
-                ..Intervals::default()
-            },
-        };
+        let config = options.run_config(&self.dataroot, self.direction, layout);
         config.validate()?;
         Ok(config)
     }

@@ -24,6 +24,36 @@ pub enum LrPolicy {
     Cosine,
 }
 
+/// The policies by name, as the CLI and the app offer them (the step policy's period is an
+/// option of its own; its factor is the reference's 0.1).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PolicyKind {
+    /// Constant, then linear decay to zero (the reference's default).
+    #[default]
+    Linear,
+    /// Never changes.
+    Constant,
+    /// x0.1 every N epochs.
+    Step,
+    /// Cosine annealing to zero.
+    Cosine,
+}
+
+impl PolicyKind {
+    /// The policy, with `step_every_epochs` for the step policy.
+    pub fn policy(self, step_every_epochs: usize) -> LrPolicy {
+        match self {
+            PolicyKind::Linear => LrPolicy::Linear,
+            PolicyKind::Constant => LrPolicy::Constant,
+            PolicyKind::Step => LrPolicy::Step {
+                every_epochs: step_every_epochs.max(1),
+                gamma: 0.1,
+            },
+            PolicyKind::Cosine => LrPolicy::Cosine,
+        }
+    }
+}
+
 /// The schedule of a run: how long and how the learning rate moves.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Schedule {

@@ -506,17 +506,12 @@ fn mean_abs_diff(a: &image::RgbImage, b: &image::RgbImage) -> f64 {
 fn the_shipped_demo_model_colours_a_committed_sketch() {
     let dir = temp_dir("engine-demo-smoke");
     let examples = PathBuf::from("assets/examples");
-    let translated = binary()
-        .arg("translate")
-        .arg(examples.join("house_sketch.png"))
-        .args(["-o"])
-        .arg(&dir)
-        .output()
-        .unwrap();
-    assert!(
-        translated.status.success(),
-        "{}",
-        String::from_utf8_lossy(&translated.stderr)
+    run_ok(
+        binary()
+            .arg("translate")
+            .arg(examples.join("house_sketch.png"))
+            .args(["-o"])
+            .arg(&dir),
     );
     let result = image::open(dir.join("house_sketch.png")).unwrap().to_rgb8();
     assert_eq!(result.dimensions(), (128, 128));
@@ -542,6 +537,17 @@ fn the_shipped_demo_model_colours_a_committed_sketch() {
         diff < 3.0,
         "differs from the stored expectation by {diff:.2} levels"
     );
+}
+
+/// Runs the binary and checks that it succeeded (showing its errors otherwise).
+fn run_ok(command: &mut std::process::Command) -> std::process::Output {
+    let output = command.output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
 }
 
 fn binary() -> std::process::Command {
@@ -577,18 +583,13 @@ fn the_cli_trains_then_translates_and_reports_errors_with_exit_codes() {
         String::from_utf8_lossy(&status.stderr)
     );
     let output_dir = dir.join("out");
-    let translated = binary()
-        .args(["translate", "-m"])
-        .arg(&run_dir)
-        .arg(sketches().join("val"))
-        .args(["-o"])
-        .arg(&output_dir)
-        .output()
-        .unwrap();
-    assert!(
-        translated.status.success(),
-        "{}",
-        String::from_utf8_lossy(&translated.stderr)
+    run_ok(
+        binary()
+            .args(["translate", "-m"])
+            .arg(&run_dir)
+            .arg(sketches().join("val"))
+            .args(["-o"])
+            .arg(&output_dir),
     );
     assert_eq!(std::fs::read_dir(&output_dir).unwrap().count(), 24);
     let exported = binary()
@@ -601,17 +602,12 @@ fn the_cli_trains_then_translates_and_reports_errors_with_exit_codes() {
     assert!(exported.status.success());
     // A half-precision model folder: half the size, loads like a checkpoint, same pictures.
     let half_dir = dir.join("half-model");
-    let exported_half = binary()
-        .arg("export")
-        .arg(&run_dir)
-        .args(["--half", "-o"])
-        .arg(&half_dir)
-        .output()
-        .unwrap();
-    assert!(
-        exported_half.status.success(),
-        "{}",
-        String::from_utf8_lossy(&exported_half.stderr)
+    run_ok(
+        binary()
+            .arg("export")
+            .arg(&run_dir)
+            .args(["--half", "-o"])
+            .arg(&half_dir),
     );
     let size = |path: PathBuf| std::fs::metadata(path).unwrap().len();
     assert!(
@@ -619,18 +615,13 @@ fn the_cli_trains_then_translates_and_reports_errors_with_exit_codes() {
         "f16 weights are about half the size"
     );
     let half_output_dir = dir.join("out-half");
-    let translated_half = binary()
-        .args(["translate", "-m"])
-        .arg(&half_dir)
-        .arg(sketches().join("val").join("0000_house.png"))
-        .args(["-o"])
-        .arg(&half_output_dir)
-        .output()
-        .unwrap();
-    assert!(
-        translated_half.status.success(),
-        "{}",
-        String::from_utf8_lossy(&translated_half.stderr)
+    run_ok(
+        binary()
+            .args(["translate", "-m"])
+            .arg(&half_dir)
+            .arg(sketches().join("val").join("0000_house.png"))
+            .args(["-o"])
+            .arg(&half_output_dir),
     );
     let full = image::open(output_dir.join("0000_house.png"))
         .unwrap()

@@ -155,9 +155,9 @@ fn triplet(name: &str, shade: u8) -> Triplet {
 fn start_sends_the_form_settings_and_controls_follow_the_run() {
     let mut settings = settings("ui_start");
     settings.tab = Tab::Train;
-    settings.train.n_epochs = 3;
-    settings.train.ngf = 8;
-    settings.train.lambda_l1 = 50.0;
+    settings.train.options.n_epochs = 3;
+    settings.train.options.ngf = 8;
+    settings.train.options.lambda_l1 = 50.0;
     let runs_dir = PathBuf::from(&settings.runs_dir);
     let (mut harness, fake) = harness(settings);
     harness.run_steps(2);

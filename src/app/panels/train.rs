@@ -7,12 +7,13 @@ use egui_plot::{Legend, Line, Plot, PlotPoints};
 use crate::app::actions::UiAction;
 use crate::app::background::Purpose;
 use crate::app::run_view::{LOSS_NAMES, RunState, RunView, loss_curves};
-use crate::app::state::{PolicyChoice, Preset, Settings, TrainForm};
+use crate::app::state::{Preset, Settings, TrainForm};
 use crate::app::textures::{TextureCache, color_image};
 use crate::config::GanMode;
 use crate::data::Preprocess;
 use crate::device::DeviceChoice;
 use crate::model::blocks::NormKind;
+use crate::training::schedule::PolicyKind;
 use crate::worker::Command;
 
 /// The Train tab's own state (plot options, the preview being looked at).
@@ -65,7 +66,7 @@ pub fn train_ui(
                 progress_ui(ui, run);
                 curves_ui(ui, run, view);
                 ui.separator();
-                previews_ui(ui, run, view, settings.train.preview_every_steps);
+                previews_ui(ui, run, view, settings.train.options.preview_every_steps);
             });
     });
 }
@@ -220,83 +221,83 @@ fn options_ui(ui: &mut egui::Ui, form: &mut TrainForm, device_label: &str, locke
     ui.add_enabled_ui(!locked, |ui| {
         ui.strong("Networks");
         egui::Grid::new("model_options").num_columns(2).show(ui, |ui| {
-            let multiple = 1u32 << form.num_downs.min(10);
+            let multiple = 1u32 << form.options.num_downs.min(10);
             row(ui, "Image size (px)", "Training crop size; a multiple of 2^depth", &mut changed, |ui| {
-                ui.add(DragValue::new(&mut form.image_size_px).range(32..=1024).speed(multiple as f64))
+                ui.add(DragValue::new(&mut form.options.image_size_px).range(32..=1024).speed(multiple as f64))
             });
             row(ui, "U-Net depth", "Down-sampling levels: 7 = unet_128, 8 = unet_256; the image size must be a multiple of 2^depth", &mut changed, |ui| {
-                ui.add(DragValue::new(&mut form.num_downs).range(5..=9))
+                ui.add(DragValue::new(&mut form.options.num_downs).range(5..=9))
             });
             row(ui, "Generator width (ngf)", "Filters in the generator's first layer; the rest scale with it. 64 in the paper", &mut changed, |ui| {
-                ui.add(DragValue::new(&mut form.ngf).range(4..=128))
+                ui.add(DragValue::new(&mut form.options.ngf).range(4..=128))
             });
             row(ui, "Discriminator width (ndf)", "Filters in the discriminator's first layer. 64 in the paper", &mut changed, |ui| {
-                ui.add(DragValue::new(&mut form.ndf).range(4..=128))
+                ui.add(DragValue::new(&mut form.options.ndf).range(4..=128))
             });
             row(ui, "Discriminator patch", "How large a patch the discriminator judges: 1x1 PixelGAN only checks colours, 70x70 (the paper's) checks texture, 286x286 judges the whole image", &mut changed, |ui| {
-                combo(ui, "patch", &mut form.n_layers_d, &[0, 1, 2, 3, 4, 5], patch_name)
+                combo(ui, "patch", &mut form.options.n_layers_d, &[0, 1, 2, 3, 4, 5], patch_name)
             });
             row(ui, "Normalisation", "BatchNorm (the paper's), InstanceNorm, or none, in both networks", &mut changed, |ui| {
-                combo(ui, "norm", &mut form.norm, &[NormKind::Batch, NormKind::Instance, NormKind::None], debug_name)
+                combo(ui, "norm", &mut form.options.norm, &[NormKind::Batch, NormKind::Instance, NormKind::None], debug_name)
             });
             row(ui, "Dropout", "Dropout in the decoder: the paper's only source of randomness", &mut changed, |ui| {
-                ui.checkbox(&mut form.dropout, "on")
+                ui.checkbox(&mut form.options.dropout, "on")
             });
             row(ui, "U-Net skips", "Skip connections from encoder to decoder; off = the paper's plain encoder-decoder ablation, which blurs detail", &mut changed, |ui| {
-                ui.checkbox(&mut form.skips, "on")
+                ui.checkbox(&mut form.options.skips, "on")
             });
             row(ui, "Channels in", "1 = grayscale, 3 = colour (photo tasks set this themselves)", &mut changed, |ui| {
-                combo(ui, "in_channels", &mut form.input_channels, &[1, 3], |c| c.to_string())
+                combo(ui, "in_channels", &mut form.options.input_channels, &[1, 3], |c| c.to_string())
             });
             row(ui, "Channels out", "1 = grayscale, 3 = colour (photo tasks set this themselves)", &mut changed, |ui| {
-                combo(ui, "out_channels", &mut form.output_channels, &[1, 3], |c| c.to_string())
+                combo(ui, "out_channels", &mut form.options.output_channels, &[1, 3], |c| c.to_string())
             });
         });
         ui.strong("Loss and optimiser");
         egui::Grid::new("loss_options").num_columns(2).show(ui, |ui| {
             row(ui, "GAN loss", "Vanilla = the paper's cross-entropy; Lsgan = least squares; Off = L1 alone (the paper's ablation: blurry but safe)", &mut changed, |ui| {
-                combo(ui, "gan_mode", &mut form.gan_mode, &[GanMode::Vanilla, GanMode::Lsgan, GanMode::Off], debug_name)
+                combo(ui, "gan_mode", &mut form.options.gan_mode, &[GanMode::Vanilla, GanMode::Lsgan, GanMode::Off], debug_name)
             });
             row(ui, "lambda L1", "Weight of the L1 distance to the target (100 in the paper); 0 = GAN loss alone", &mut changed, |ui| {
-                ui.add(DragValue::new(&mut form.lambda_l1).range(0.0..=1000.0).speed(1.0))
+                ui.add(DragValue::new(&mut form.options.lambda_l1).range(0.0..=1000.0).speed(1.0))
             });
             row(ui, "Learning rate", "Adam's step size for both networks (0.0002 in the paper)", &mut changed, |ui| {
-                ui.add(DragValue::new(&mut form.learning_rate).range(1e-6..=1e-2).speed(1e-5).max_decimals(6))
+                ui.add(DragValue::new(&mut form.options.learning_rate).range(1e-6..=1e-2).speed(1e-5).max_decimals(6))
             });
             row(ui, "Adam beta1", "Momentum of Adam (0.5 in the paper)", &mut changed, |ui| {
-                ui.add(DragValue::new(&mut form.beta1).range(0.0..=0.99).speed(0.01))
+                ui.add(DragValue::new(&mut form.options.beta1).range(0.0..=0.99).speed(0.01))
             });
             row(ui, "LR schedule", "Linear: constant for the first epochs, then down to zero (the paper's); Constant; Step: x0.1 every N epochs; Cosine", &mut changed, |ui| {
-                combo(ui, "policy", &mut form.policy, &[PolicyChoice::Linear, PolicyChoice::Constant, PolicyChoice::Step, PolicyChoice::Cosine], debug_name)
+                combo(ui, "policy", &mut form.options.lr_policy, &[PolicyKind::Linear, PolicyKind::Constant, PolicyKind::Step, PolicyKind::Cosine], debug_name)
             });
             row(ui, "Epochs", "Epochs at the starting learning rate", &mut changed, |ui| {
-                ui.add(DragValue::new(&mut form.n_epochs).range(0..=10_000))
+                ui.add(DragValue::new(&mut form.options.n_epochs).range(0..=10_000))
             });
             row(ui, "Decay epochs", "Epochs of linear decay to zero after those (linear schedule)", &mut changed, |ui| {
-                ui.add(DragValue::new(&mut form.n_epochs_decay).range(0..=10_000))
+                ui.add(DragValue::new(&mut form.options.n_epochs_decay).range(0..=10_000))
             });
-            if form.policy == PolicyChoice::Step {
+            if form.options.lr_policy == PolicyKind::Step {
                 row(ui, "Decay every", "Epochs between x0.1 steps of the step schedule", &mut changed, |ui| {
-                    ui.add(DragValue::new(&mut form.lr_decay_epochs).range(1..=10_000))
+                    ui.add(DragValue::new(&mut form.options.lr_decay_epochs).range(1..=10_000))
                 });
             }
         });
         ui.strong("Data");
         egui::Grid::new("data_options").num_columns(2).show(ui, |ui| {
             row(ui, "Batch size", "Pairs per step (1 in the paper)", &mut changed, |ui| {
-                ui.add(DragValue::new(&mut form.batch_size).range(1..=64))
+                ui.add(DragValue::new(&mut form.options.batch_size).range(1..=64))
             });
             row(ui, "Jitter", "ResizeAndCrop: scale to the load size, then a random crop (the paper's jitter); Crop; ScaleWidth; ScaleWidthAndCrop; None: keep the size", &mut changed, |ui| {
-                combo(ui, "preprocess", &mut form.preprocess, &[Preprocess::ResizeAndCrop, Preprocess::Crop, Preprocess::ScaleWidth, Preprocess::ScaleWidthAndCrop, Preprocess::None], debug_name)
+                combo(ui, "preprocess", &mut form.options.preprocess, &[Preprocess::ResizeAndCrop, Preprocess::Crop, Preprocess::ScaleWidth, Preprocess::ScaleWidthAndCrop, Preprocess::None], debug_name)
             });
             row(ui, "Load size (px)", "Size before the random crop (286 for 256 in the paper)", &mut changed, |ui| {
-                ui.add(DragValue::new(&mut form.load_size_px).range(32..=2048))
+                ui.add(DragValue::new(&mut form.options.load_size_px).range(32..=2048))
             });
             row(ui, "Flip", "Random horizontal flips of both images", &mut changed, |ui| {
-                ui.checkbox(&mut form.flip, "on")
+                ui.checkbox(&mut form.options.flip, "on")
             });
             row(ui, "Seed", "Seed of the weights, shuffling, jitter and dropout: the same seed gives the same run", &mut changed, |ui| {
-                ui.add(DragValue::new(&mut form.seed))
+                ui.add(DragValue::new(&mut form.options.seed))
             });
         });
         ui.strong("Compute and reporting");
@@ -306,13 +307,13 @@ fn options_ui(ui: &mut egui::Ui, form: &mut TrainForm, device_label: &str, locke
                 combo(ui, "device", &mut form.device, &[DeviceChoice::Auto, DeviceChoice::Gpu, DeviceChoice::Cpu], debug_name)
             });
             row(ui, "Preview every", "Steps between new preview triplets", &mut changed, |ui| {
-                ui.add(DragValue::new(&mut form.preview_every_steps).range(1..=100_000))
+                ui.add(DragValue::new(&mut form.options.preview_every_steps).range(1..=100_000))
             });
             row(ui, "Validate every", "Steps between validation metrics (L1, PSNR, SSIM on val/)", &mut changed, |ui| {
-                ui.add(DragValue::new(&mut form.validate_every_steps).range(1..=100_000))
+                ui.add(DragValue::new(&mut form.options.validate_every_steps).range(1..=100_000))
             });
             row(ui, "Checkpoint every", "Steps between saves of the latest checkpoint (also saved every epoch and on stop)", &mut changed, |ui| {
-                ui.add(DragValue::new(&mut form.checkpoint_every_steps).range(1..=1_000_000))
+                ui.add(DragValue::new(&mut form.options.checkpoint_every_steps).range(1..=1_000_000))
             });
         });
         ui.weak(format!("Device found: {device_label}"));

@@ -327,3 +327,50 @@ impl InferenceForm {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_survive_a_round_trip_and_missing_fields_take_defaults() {
+        let mut settings = Settings::default();
+        settings.tab = Tab::Sketch;
+        settings.train = settings.train.with_preset(Preset::Paper);
+        settings.train.options.seed = 7;
+        settings.sketch_model.choice = ModelChoice::Weights;
+        let text = serde_json::to_string(&settings).unwrap_or_default();
+        let back: Settings = serde_json::from_str(&text).unwrap_or_default();
+        assert_eq!(back, settings);
+        // A settings file from an older version (fields missing) keeps what it has.
+        let old: Settings =
+            serde_json::from_str(r#"{"tab": "Train", "brush_px": 9.0}"#).unwrap_or_default();
+        assert_eq!((old.tab, old.brush_px), (Tab::Train, 9.0));
+        assert_eq!(old.train, TrainForm::quick());
+    }
+
+    #[test]
+    fn presets_keep_the_device_channels_and_seed() {
+        let mut form = TrainForm::quick();
+        form.device = DeviceChoice::Cpu;
+        form.options.input_channels = 1;
+        form.options.seed = 3;
+        let paper = form.with_preset(Preset::Paper);
+        assert_eq!(paper.options.image_size_px, 256);
+        assert_eq!(paper.options.num_downs, 8);
+        assert_eq!(
+            (
+                paper.device,
+                paper.options.input_channels,
+                paper.options.seed
+            ),
+            (DeviceChoice::Cpu, 1, 3)
+        );
+        let config = paper.run_config(Path::new("data"), Direction::AtoB, LayoutHint::Auto);
+        assert!(config.validate().is_ok());
+        let colourise = LayoutHint::Photos(crate::data::SynthTask::Colorize);
+        let config = form.run_config(Path::new("photos"), Direction::AtoB, colourise);
+        assert_eq!(config.training.generator.input_channels, 1);
+        assert_eq!(config.training.generator.output_channels, 3);
+    }
+}

@@ -33,6 +33,33 @@ pub enum ModelSource {
     },
 }
 
+impl ModelSource {
+    /// What a path holds: a run folder (`latest.json`), a checkpoint or model folder
+    /// (`generator.safetensors`), or a weights file (architecture read from its keys).
+    pub fn from_path(path: &Path) -> Result<Self> {
+        if path.join("latest.json").is_file() {
+            Ok(ModelSource::RunDir(path.to_path_buf()))
+        } else if path.join("generator.safetensors").is_file() {
+            Ok(ModelSource::Checkpoint(path.to_path_buf()))
+        } else if path.is_file() {
+            Ok(ModelSource::Weights {
+                path: path.to_path_buf(),
+                architecture: None,
+            })
+        } else {
+            let reason = if path.is_dir() {
+                "neither a run folder (latest.json) nor a checkpoint (generator.safetensors)"
+            } else {
+                "no such model file or folder"
+            };
+            Err(Error::Checkpoint {
+                path: path.to_path_buf(),
+                reason: reason.into(),
+            })
+        }
+    }
+}
+
 /// How an image of any size meets the network.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -10,7 +10,7 @@ use egui::ColorImage;
 use image::DynamicImage;
 
 use super::textures::color_image;
-use crate::data::decode::{has_image_extension, read_image};
+use crate::data::decode::{image_files, read_image};
 use crate::data::loader::load_pair_images;
 use crate::data::pairs::{DiscoverOptions, PairEntry, discover};
 use crate::data::{Dataset, Direction, SynthTask};
@@ -219,7 +219,15 @@ impl Background {
     /// Loads images (folders expand to the images in them, not recursively).
     pub fn load_images(&self, purpose: Purpose, paths: Vec<PathBuf>) {
         self.run("load-images", move || {
-            let files = expand_folders(&paths);
+            let files = match image_files(&paths) {
+                Ok(files) => files,
+                Err(err) => {
+                    return Outcome::ImagesLoaded {
+                        purpose,
+                        images: vec![(PathBuf::new(), Err(err.to_string()))],
+                    };
+                }
+            };
             let mut images: Vec<(PathBuf, Result<DynamicImage, String>)> = files
                 .iter()
                 .take(MAX_LOADED_IMAGES)
@@ -258,25 +266,6 @@ fn thumbnail(job: &ThumbnailJob) -> Result<PairThumbnail, String> {
     let small =
         |image: &DynamicImage| color_image(&image.thumbnail(THUMBNAIL_PX, THUMBNAIL_PX).to_rgb8());
     Ok((small(&input), small(&target)))
-}
-
-/// Files as given; each folder replaced by its images in name order.
-fn expand_folders(paths: &[PathBuf]) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for path in paths {
-        match std::fs::read_dir(path) {
-            Ok(entries) if path.is_dir() => {
-                let mut images: Vec<PathBuf> = entries
-                    .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-                    .filter(|path| path.is_file() && has_image_extension(path))
-                    .collect();
-                images.sort();
-                files.extend(images);
-            }
-            _ => files.push(path.clone()),
-        }
-    }
-    files
 }
 
 fn save_pngs(dir: &Path, images: &[(String, DynamicImage)]) -> Result<String, String> {

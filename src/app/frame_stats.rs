@@ -40,7 +40,7 @@ impl FrameStats {
     }
 
     /// Frames, p50 and p95 of the intervals in ms.
-    pub fn summary(&self) -> (usize, f64, f64) {
+    fn summary(&self) -> (usize, f64, f64) {
         let mut values = self.intervals_ms.clone();
         let p50 = quantile(&mut values, 0.5);
         let p95 = quantile(&mut values, 0.95);

@@ -141,11 +141,6 @@ impl StudioApp {
         &self.settings
     }
 
-    /// The settings, to change them (tests, presets).
-    pub fn settings_mut(&mut self) -> &mut Settings {
-        &mut self.settings
-    }
-
     /// The run as the UI sees it.
     pub fn run_view(&self) -> &RunView {
         &self.run
@@ -395,7 +390,7 @@ impl StudioApp {
                     }
                     _ => {}
                 }
-                self.run.apply(&event);
+                self.run.apply(event);
             }
         }
     }

@@ -106,15 +106,16 @@ pub struct RunView {
 }
 
 impl RunView {
-    /// Applies a worker event that concerns the run; returns false for events it ignores
-    /// (translations).
-    pub fn apply(&mut self, event: &Event) -> bool {
+    /// Takes a worker event that concerns the run (translation events are not its business).
+    /// The event is consumed: previews and a resumed run's history move in without copies.
+    pub fn apply(&mut self, event: Event) {
         match event {
-            Event::RunStarted(info) => {
+            Event::RunStarted(mut info) => {
+                // The history lives on as the curves; `info` keeps the rest.
+                let history = std::mem::take(&mut info.history);
                 *self = RunView {
                     state: RunState::Training,
-                    losses: info
-                        .history
+                    losses: history
                         .losses
                         .iter()
                         .map(|record| LossPoint {
@@ -122,13 +123,12 @@ impl RunView {
                             losses: record.losses,
                         })
                         .collect(),
-                    validations: info
-                        .history
+                    validations: history
                         .validations
                         .iter()
                         .map(|record| (record.epoch, record.metrics))
                         .collect(),
-                    info: Some(info.clone()),
+                    info: Some(info),
                     ..RunView::default()
                 };
             }
@@ -141,35 +141,32 @@ impl RunView {
                     epoch: self.epoch_at(progress.step),
                     losses: progress.losses,
                 });
-                self.progress = Some(*progress);
+                self.progress = Some(progress);
             }
             Event::Preview { step, triplets } => {
-                self.previews.push(PreviewSet {
-                    step: *step,
-                    triplets: triplets.clone(),
-                });
+                self.previews.push(PreviewSet { step, triplets });
                 self.thin_previews();
             }
             Event::Validation { step, metrics, .. } => {
-                self.validations.push((self.epoch_at(*step), *metrics));
+                self.validations.push((self.epoch_at(step), metrics));
             }
             Event::DataProblem(problem) => {
                 self.data_problems
                     .push(format!("{}: {}", problem.path.display(), problem.issue));
             }
             Event::CheckpointSaved { path, step, .. } => {
-                self.last_checkpoint = Some((path.clone(), *step));
+                self.last_checkpoint = Some((path, step));
             }
             Event::Paused { .. } => self.state = RunState::Paused,
             Event::Resumed { .. } => self.state = RunState::Training,
             Event::Finished { stopped, .. } => {
-                self.state = RunState::Finished { stopped: *stopped };
+                self.state = RunState::Finished { stopped };
             }
             Event::Failed { message } => {
                 if self.state.is_active() {
                     self.state = RunState::Failed;
                 }
-                self.last_error = Some(message.clone());
+                self.last_error = Some(message);
             }
             Event::Rejected { command, reason } => {
                 if self.state == RunState::Starting {
@@ -179,9 +176,8 @@ impl RunView {
             }
             Event::TranslateProgress { .. }
             | Event::Translated { .. }
-            | Event::TranslateFailed { .. } => return false,
+            | Event::TranslateFailed { .. } => {}
         }
-        true
     }
 
     /// Epochs done after `step` steps (fractional).

@@ -248,16 +248,18 @@ impl ModelPick {
                 CurrentRun::None => Err("no run yet: train one, or pick a checkpoint".into()),
             },
             ModelChoice::Checkpoint => {
-                non_empty(&self.checkpoint_dir, "a run or checkpoint folder")
-                    .map(|dir| Some(folder_source(dir)))
+                let dir = non_empty(&self.checkpoint_dir, "a run or checkpoint folder")?;
+                ModelSource::from_path(&dir)
+                    .map(Some)
+                    .map_err(|err| err.to_string())
             }
-            ModelChoice::Weights => non_empty(&self.weights_path, "a .pth or .safetensors file")
-                .map(|path| {
-                    Some(ModelSource::Weights {
-                        path,
-                        architecture: None,
-                    })
-                }),
+            ModelChoice::Weights => {
+                let path = non_empty(&self.weights_path, "a .pth or .safetensors file")?;
+                Ok(Some(ModelSource::Weights {
+                    path,
+                    architecture: None,
+                }))
+            }
         }
     }
 }
@@ -280,15 +282,6 @@ fn non_empty(text: &str, what: &str) -> Result<PathBuf, String> {
         Err(format!("choose {what} first"))
     } else {
         Ok(PathBuf::from(trimmed))
-    }
-}
-
-/// A run folder (it holds `latest.json`) or else one checkpoint folder.
-fn folder_source(dir: PathBuf) -> ModelSource {
-    if dir.join("latest.json").exists() {
-        ModelSource::RunDir(dir)
-    } else {
-        ModelSource::Checkpoint(dir)
     }
 }
 

@@ -1,12 +1,12 @@
 //! `translate` (files and folders through the worker, with progress) and `export`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use pix2pix_studio::bundled::{DemoModel, demo_model_dir};
-use pix2pix_studio::data::decode::has_image_extension;
+use pix2pix_studio::data::decode::image_files;
 use pix2pix_studio::inference::{ModelSource, SizeMode, TranslateOptions, Translator};
 use pix2pix_studio::model::NormMode;
 use pix2pix_studio::model::pytorch::{save_generator, save_generator_half};
@@ -42,47 +42,9 @@ pub struct TranslateArgs {
     pub size: String,
 }
 
-/// Reads a model path as a run folder, a checkpoint folder or a weights file.
-pub fn model_source(path: &Path) -> anyhow::Result<ModelSource> {
-    if path.is_dir() {
-        if path.join("latest.json").is_file() {
-            Ok(ModelSource::RunDir(path.to_path_buf()))
-        } else if path.join("generator.safetensors").is_file() {
-            Ok(ModelSource::Checkpoint(path.to_path_buf()))
-        } else {
-            bail!(
-                "{}: neither a run folder (latest.json) nor a checkpoint (generator.safetensors)",
-                path.display()
-            )
-        }
-    } else if path.is_file() {
-        Ok(ModelSource::Weights {
-            path: path.to_path_buf(),
-            architecture: None,
-        })
-    } else {
-        bail!("{}: no such model file or folder", path.display())
-    }
-}
-
-/// Expands folders to their images (not recursively), in name order.
+/// Files and folders to the image files to translate (an error when there are none).
 fn expand_inputs(inputs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    for input in inputs {
-        if input.is_dir() {
-            let mut images: Vec<PathBuf> = std::fs::read_dir(input)
-                .with_context(|| format!("reading {}", input.display()))?
-                .filter_map(|entry| entry.ok().map(|e| e.path()))
-                .filter(|path| path.is_file() && has_image_extension(path))
-                .collect();
-            images.sort();
-            files.extend(images);
-        } else if input.is_file() {
-            files.push(input.clone());
-        } else {
-            bail!("{}: no such file or folder", input.display());
-        }
-    }
+    let files = image_files(inputs)?;
     if files.is_empty() {
         bail!("no images among the inputs");
     }
@@ -92,7 +54,7 @@ fn expand_inputs(inputs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
 /// Runs `translate`.
 pub fn translate_command(args: &TranslateArgs) -> anyhow::Result<()> {
     let model = match &args.model {
-        Some(path) => model_source(path)?,
+        Some(path) => ModelSource::from_path(path)?,
         None => {
             let demo = demo_model_dir(DemoModel::Sketches).context(
                 "no --model given and the demo model (assets/demo/sketches) was not found",
@@ -185,7 +147,7 @@ pub struct ExportArgs {
 
 /// Runs `export`: loads the generator (which checks it) and writes it with the reference's keys.
 pub fn export_command(args: &ExportArgs) -> anyhow::Result<()> {
-    let source = match model_source(&args.model)? {
+    let source = match ModelSource::from_path(&args.model)? {
         ModelSource::RunDir(dir) if args.best => {
             ModelSource::Checkpoint(checkpoint::best(&dir)?.with_context(|| {
                 format!(

@@ -6,7 +6,7 @@
 //! background is paper); gray becomes RGB by copying the channel; RGB becomes gray by luma
 //! (`0.2126 R + 0.7152 G + 0.0722 B`, the `image` crate's rule).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use image::{ColorType, DynamicImage, ImageDecoder, ImageReader, Limits};
 
@@ -30,6 +30,31 @@ pub fn has_image_extension(path: &Path) -> bool {
                 .iter()
                 .any(|known| known.eq_ignore_ascii_case(ext))
         })
+}
+
+/// Files as given, each folder replaced by the images in it (not recursively) in name order.
+/// A path that does not exist or a folder that cannot be listed is an error naming it.
+pub fn image_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut images: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(|err| Error::io(path, err))?
+                .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+                .filter(|file| file.is_file() && has_image_extension(file))
+                .collect();
+            images.sort();
+            files.extend(images);
+        } else if path.is_file() {
+            files.push(path.clone());
+        } else {
+            return Err(Error::io(
+                path,
+                std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or folder"),
+            ));
+        }
+    }
+    Ok(files)
 }
 
 /// What an image file's header says, read without decoding the pixels.

@@ -230,7 +230,18 @@ impl Worker {
                 (outputs, Vec::new())
             }
             TranslateInputs::Files { paths, output_dir } => {
-                let files = translate_files(&translator, request, paths, output_dir, &self.sink);
+                let inputs = match crate::data::decode::image_files(paths) {
+                    Ok(inputs) => inputs,
+                    Err(err) => {
+                        self.sink.send(Event::TranslateFailed {
+                            id: request.id,
+                            message: format!("translation failed: {err}"),
+                        });
+                        self.keep_translator(request, translator);
+                        return;
+                    }
+                };
+                let files = translate_files(&translator, request, &inputs, output_dir, &self.sink);
                 (Vec::new(), files)
             }
         };

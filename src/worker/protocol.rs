@@ -35,7 +35,7 @@ pub enum TranslateInputs {
     Images(Vec<DynamicImage>),
     /// Files, written as PNGs to `output_dir` under their own names; progress is reported.
     Files {
-        /// The inputs.
+        /// The inputs: images, or folders standing for the images in them.
         paths: Vec<PathBuf>,
         /// Where results go.
         output_dir: PathBuf,

@@ -682,3 +682,52 @@ fn a_diverging_run_stops_with_a_message_and_keeps_its_last_good_checkpoint() {
     let restored = checkpoint::load(&latest, &config, &Device::flex()).unwrap();
     assert!(restored.history.losses.iter().all(|r| r.losses.is_finite()));
 }
+
+#[test]
+fn a_folder_job_translates_every_image_in_the_folder() {
+    let output_dir = temp_dir("engine-folder-job");
+    let worker = worker();
+    let folder_job = |id: u64, paths: Vec<PathBuf>| {
+        Command::Translate(Box::new(TranslateRequest {
+            id,
+            model: Some(ModelSource::from_path(Path::new("assets/demo/sketches")).unwrap()),
+            inputs: TranslateInputs::Files {
+                paths,
+                output_dir: output_dir.clone(),
+            },
+            options: TranslateOptions::default(),
+        }))
+    };
+    // The folder stands for its images (not its subfolders), as the app's "Translate folder
+    // to disk" sends it.
+    worker
+        .send(folder_job(1, vec![PathBuf::from("assets/examples")]))
+        .unwrap();
+    let files = loop {
+        match next(&worker) {
+            Event::Translated { id: 1, files, .. } => break files,
+            Event::TranslateProgress { .. } => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    let written: Vec<&str> = files
+        .iter()
+        .map(|(path, result)| {
+            assert!(result.is_ok(), "{}: {result:?}", path.display());
+            path.file_name().unwrap().to_str().unwrap()
+        })
+        .collect();
+    assert_eq!(
+        written,
+        ["fish_sketch.png", "house_sketch.png", "mushroom_sketch.png"]
+    );
+    assert!(output_dir.join("mushroom_sketch.png").is_file());
+    // A path that does not exist fails the job with its name.
+    worker
+        .send(folder_job(2, vec![PathBuf::from("assets/no-such-folder")]))
+        .unwrap();
+    let Event::TranslateFailed { id: 2, message } = next(&worker) else {
+        panic!("expected the job to fail");
+    };
+    assert!(message.contains("no-such-folder"), "{message}");
+}

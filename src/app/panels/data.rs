@@ -117,12 +117,15 @@ pub fn data_ui(
             format!("Cannot use this folder: {message}"),
         );
     }
-    let Some(dataset) = view.dataset.clone() else {
+    // Out of the view while drawing (the grid updates the view's thumbnails), back after it:
+    // no copy of thousands of pair entries per frame.
+    let Some(dataset) = view.dataset.take() else {
         return;
     };
     report_ui(ui, &dataset, settings, actions);
     ui.separator();
     thumbnail_grid(ui, &dataset, view, background);
+    view.dataset = Some(dataset);
 }
 
 fn folder_row(ui: &mut egui::Ui, settings: &mut Settings, actions: &mut Vec<UiAction>) {

@@ -2,7 +2,9 @@
 //! (burn's `flex` backend). The only file that knows which backends are compiled in.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::OnceLock;
 
 use burn::tensor::Device;
 
@@ -125,6 +127,51 @@ pub fn cpu() -> SelectedDevice {
     }
 }
 
+/// Set to `1` to let a software adapter (lavapipe, llvmpipe) count as a GPU: for running the
+/// GPU code path on a machine without one (the test lane, `--device gpu` by hand). Users keep
+/// the refusal: burn's kernels are slow there and the CPU backend is the better choice.
+pub const ACCEPT_SOFTWARE_GPU_ENV: &str = "PIX2PIX_ACCEPT_SOFTWARE_GPU";
+
+/// Process-wide settings of the GPU runtime, fixed before the first GPU device starts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GpuSettings {
+    /// Whether a software adapter counts as a GPU (see [`ACCEPT_SOFTWARE_GPU_ENV`]).
+    pub accept_software: bool,
+    /// Where the GPU runtime keeps what it learns between runs (autotune results, and compiled
+    /// kernels where the backend caches them); `None` keeps nothing.
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl GpuSettings {
+    /// What users get: the per-user cache folder, and software adapters refused unless
+    /// [`ACCEPT_SOFTWARE_GPU_ENV`] is `1`.
+    pub fn from_env() -> Self {
+        Self {
+            accept_software: std::env::var(ACCEPT_SOFTWARE_GPU_ENV).is_ok_and(|value| value == "1"),
+            cache_dir: default_gpu_cache_dir(),
+        }
+    }
+}
+
+/// The per-user cache folder of the GPU runtime (`~/.cache/pix2pix-studio/gpu` on Linux), not
+/// the folder of whatever Cargo project the app was started from.
+pub fn default_gpu_cache_dir() -> Option<PathBuf> {
+    dirs::cache_dir().map(|dir| dir.join("pix2pix-studio").join("gpu"))
+}
+
+static GPU_SETTINGS: OnceLock<GpuSettings> = OnceLock::new();
+
+/// Fixes the GPU settings of this process. Returns `false` (and changes nothing) when they are
+/// already fixed, by an earlier call or by the first device selection.
+pub fn configure_gpu(settings: GpuSettings) -> bool {
+    GPU_SETTINGS.set(settings).is_ok()
+}
+
+/// The GPU settings in force.
+pub fn gpu_settings() -> &'static GpuSettings {
+    GPU_SETTINGS.get_or_init(GpuSettings::from_env)
+}
+
 /// Resolves the user's choice to a device. `Auto` never fails: without a usable GPU it
 /// returns the CPU and says why in `fallback_reason` (also logged).
 pub fn select(choice: DeviceChoice) -> Result<SelectedDevice> {
@@ -149,11 +196,14 @@ pub fn is_host_memory(device: &Device) -> bool {
 
 #[cfg(feature = "gpu")]
 mod gpu {
+    use std::path::Path;
     use std::sync::OnceLock;
     use std::time::Duration;
 
     use burn::tensor::Device;
     use burn::tensor::wgpu::wgpu::DeviceType;
+    use cubecl_runtime::config::cache::CacheConfig;
+    use cubecl_runtime::config::{CubeClRuntimeConfig, RuntimeConfig};
 
     use super::{AdapterKind, DeviceInfo, SelectedDevice};
 
@@ -167,7 +217,7 @@ mod gpu {
     pub fn hardware_gpu() -> Result<SelectedDevice, String> {
         static PROBE: OnceLock<Probe> = OnceLock::new();
         let (device, info) = PROBE.get_or_init(probe_with_timeout).clone()?;
-        if info.kind == AdapterKind::SoftwareGpu {
+        if info.kind == AdapterKind::SoftwareGpu && !super::gpu_settings().accept_software {
             return Err(format!(
                 "the only GPU adapter is `{}`, a software renderer: burn's GPU kernels are slow and \
                  unreliable there, so the CPU backend is faster and safe",
@@ -203,7 +253,21 @@ mod gpu {
         }
     }
 
+    /// Points cubecl's persistent caches at the settings' folder (its default is the `target/`
+    /// of the Cargo project in the working directory, or the working directory itself).
+    fn configure_runtime(cache_dir: Option<&Path>) {
+        let mut config = CubeClRuntimeConfig::default().override_from_env();
+        match cache_dir {
+            Some(dir) => config.environment.path = CacheConfig::Directory(dir.to_path_buf()),
+            None => config.autotune.disable_cache = true,
+        }
+        if !CubeClRuntimeConfig::try_set(config) {
+            log::warn!("the GPU runtime was configured before the device was chosen");
+        }
+    }
+
     fn probe() -> Probe {
+        configure_runtime(super::gpu_settings().cache_dir.as_deref());
         let (device, setup) = Device::wgpu_options()
             .init_with_setup()
             .map_err(|err| format!("no usable GPU adapter: {err}"))?;

@@ -33,7 +33,7 @@ pub use self::state::{ModelChoice, Preset, Settings, Tab, TrainForm};
 pub use self::worker_port::WorkerPort;
 use crate::bundled::DemoModel;
 use crate::data::DiscoverOptions;
-use crate::device::SelectedDevice;
+use crate::device::DeviceChoice;
 use crate::worker::{
     Command, Event, TrainingRequest, TranslateInputs, TranslateRequest, WorkerHandle,
 };
@@ -46,10 +46,10 @@ const FRAME_LOG_INTERVAL: Duration = Duration::from_millis(33);
 /// Time per frame spent taking worker events; the rest waits for the next frame.
 const EVENT_BUDGET: Duration = Duration::from_millis(4);
 
-/// Opens the main window and blocks until it is closed. With `frame_log`, the interval of every
-/// frame while a run trains is recorded and written there on exit (for measuring
-/// responsiveness).
-pub fn run(device: SelectedDevice, frame_log: Option<PathBuf>) -> eframe::Result {
+/// Opens the main window and blocks until it is closed. `device` replaces the device of the saved
+/// settings. With `frame_log`, the interval of every frame while a run trains is recorded and
+/// written there on exit (for measuring responsiveness).
+pub fn run(device: Option<DeviceChoice>, frame_log: Option<PathBuf>) -> eframe::Result {
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("pix2pix-studio")
@@ -61,10 +61,13 @@ pub fn run(device: SelectedDevice, frame_log: Option<PathBuf>) -> eframe::Result
         "pix2pix-studio",
         options,
         Box::new(move |creation| {
-            let settings = creation
+            let mut settings: Settings = creation
                 .storage
                 .and_then(|storage| eframe::get_value(storage, eframe::APP_KEY))
                 .unwrap_or_default();
+            if let Some(device) = device {
+                settings.train.device = device;
+            }
             let ctx = creation.egui_ctx.clone();
             let worker = WorkerHandle::spawn(Box::new(move |urgent| {
                 if urgent {
@@ -75,7 +78,7 @@ pub fn run(device: SelectedDevice, frame_log: Option<PathBuf>) -> eframe::Result
             }))?;
             let ctx = creation.egui_ctx.clone();
             let wake: Arc<dyn Fn() + Send + Sync> = Arc::new(move || ctx.request_repaint());
-            let mut app = StudioApp::new(settings, Box::new(worker), &device, wake);
+            let mut app = StudioApp::new(settings, Box::new(worker), wake);
             app.frame_stats = frame_log.map(FrameStats::new);
             Ok(Box::new(app))
         }),
@@ -87,6 +90,8 @@ pub struct StudioApp {
     settings: Settings,
     worker: Box<dyn WorkerPort>,
     background: Background,
+    /// The device choice last sent to the worker to resolve, and what it resolved to.
+    device_asked: Option<DeviceChoice>,
     device_label: String,
     device_note: Option<String>,
     run: RunView,
@@ -101,15 +106,13 @@ pub struct StudioApp {
 }
 
 impl StudioApp {
-    /// The app over a worker; reads the dataset folder of the settings at once.
+    /// The app over a worker; reads the dataset folder of the settings at once, and has the
+    /// worker look for the settings' device.
     pub fn new(
         settings: Settings,
         worker: Box<dyn WorkerPort>,
-        device: &SelectedDevice,
         wake: Arc<dyn Fn() + Send + Sync>,
     ) -> Self {
-        let device_label = device.info.to_string();
-        let device_note = device.fallback_reason.clone();
         let mut sketch = SketchView::default();
         sketch
             .sketch
@@ -118,8 +121,9 @@ impl StudioApp {
             settings,
             worker,
             background: Background::new(wake),
-            device_label,
-            device_note,
+            device_asked: None,
+            device_label: String::new(),
+            device_note: None,
             run: RunView::default(),
             data: DataView::default(),
             train: TrainView::default(),
@@ -133,7 +137,50 @@ impl StudioApp {
         if app.settings.dataset_dir.trim().is_empty() {
             app.actions.clear();
         }
+        app.select_device();
         app
+    }
+
+    /// The device in use, for people ("looking for a GPU..." until the worker answers).
+    pub fn device_label(&self) -> &str {
+        &self.device_label
+    }
+
+    /// Asks the worker for the form's device when it changed (the GPU probe can take seconds:
+    /// the worker runs it, never the UI thread).
+    fn select_device(&mut self) {
+        let choice = self.settings.train.device;
+        if self.device_asked == Some(choice) {
+            return;
+        }
+        self.device_asked = Some(choice);
+        self.device_label = match choice {
+            DeviceChoice::Cpu => "CPU".into(),
+            DeviceChoice::Auto | DeviceChoice::Gpu => "looking for a GPU...".into(),
+        };
+        self.device_note = None;
+        self.send(Command::SelectDevice(choice));
+    }
+
+    fn on_device_selected(
+        &mut self,
+        choice: DeviceChoice,
+        outcome: Result<crate::worker::DeviceReport, String>,
+    ) {
+        if self.device_asked != Some(choice) {
+            return;
+        }
+        match outcome {
+            Ok(report) => {
+                self.device_label = report.info.to_string();
+                self.device_note = report.fallback_reason;
+            }
+            Err(reason) => {
+                self.device_label = "no GPU".into();
+                self.status.error = Some(format!("device `{choice}`: {reason}"));
+                self.device_note = Some(reason);
+            }
+        }
     }
 
     /// The settings (what is persisted).
@@ -347,6 +394,7 @@ impl StudioApp {
                     }
                 }
             }
+            Event::DeviceSelected { choice, outcome } => self.on_device_selected(choice, outcome),
             Event::TranslateProgress { id, done, total } => {
                 if let Some(job) = &mut self.translate.folder_job
                     && job.0 == id
@@ -485,6 +533,7 @@ impl StudioApp {
         for action in std::mem::take(&mut self.actions) {
             self.apply(action);
         }
+        self.select_device();
     }
 
     fn apply(&mut self, action: UiAction) {
@@ -645,6 +694,7 @@ impl StudioApp {
             model,
             inputs,
             options: self.settings.translate.options(),
+            device: self.settings.train.device,
         };
         match self.worker.send(Command::Translate(Box::new(request))) {
             Ok(()) => Some(id),

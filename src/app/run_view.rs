@@ -103,6 +103,8 @@ pub struct RunView {
     pub last_error: Option<String>,
     /// Pairs the loader had to leave out.
     pub data_problems: Vec<String>,
+    /// When the first GPU step started compiling kernels (for the elapsed time shown).
+    pub compiling_since: Option<std::time::Instant>,
 }
 
 impl RunView {
@@ -132,7 +134,10 @@ impl RunView {
                     ..RunView::default()
                 };
             }
-            Event::CompilingKernels => self.state = RunState::CompilingKernels,
+            Event::CompilingKernels => {
+                self.state = RunState::CompilingKernels;
+                self.compiling_since = Some(std::time::Instant::now());
+            }
             Event::Progress(progress) => {
                 if matches!(self.state, RunState::CompilingKernels | RunState::Starting) {
                     self.state = RunState::Training;
@@ -174,7 +179,8 @@ impl RunView {
                 }
                 self.last_error = Some(format!("{command} refused: {reason}"));
             }
-            Event::TranslateProgress { .. }
+            Event::DeviceSelected { .. }
+            | Event::TranslateProgress { .. }
             | Event::Translated { .. }
             | Event::TranslateFailed { .. } => {}
         }

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
-use pix2pix_studio::device::{self, DeviceChoice};
+use pix2pix_studio::device::DeviceChoice;
 use pix2pix_studio::samples::{SampleCounts, make_samples};
 use pix2pix_studio::worker::{Event, WorkerHandle};
 
@@ -28,9 +28,10 @@ use pix2pix_studio::worker::{Event, WorkerHandle};
 #[derive(Debug, Parser)]
 #[command(version, about)]
 pub struct Cli {
-    /// Compute device: auto (a hardware GPU if one works, else the CPU), gpu or cpu.
-    #[arg(long, global = true, default_value = "auto")]
-    pub device: DeviceChoice,
+    /// Compute device: auto (a hardware GPU if one works, else the CPU; the default), gpu or
+    /// cpu. For the app, it replaces the device saved in its settings.
+    #[arg(long, global = true)]
+    pub device: Option<DeviceChoice>,
     /// With no subcommand: record the interval of every frame of the window into this file
     /// (one value in ms per line, p50 / p95 first) for measuring responsiveness.
     #[arg(long)]
@@ -78,18 +79,17 @@ pub struct MakeSamplesArgs {
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
+    // The app looks for the GPU in its worker, after the window opens.
+    let device = cli.device.unwrap_or_default();
     match cli.command {
-        None => {
-            let selected = device::select(cli.device)?;
-            pix2pix_studio::app::run(selected, cli.frame_log)
-                .map_err(|err| anyhow::anyhow!("could not open the window: {err}"))
-        }
-        Some(Command::Train(args)) => train::train_command(cli.device, &args),
-        Some(Command::Translate(args)) => translate::translate_command(&args),
+        None => pix2pix_studio::app::run(cli.device, cli.frame_log)
+            .map_err(|err| anyhow::anyhow!("could not open the window: {err}")),
+        Some(Command::Train(args)) => train::train_command(device, &args),
+        Some(Command::Translate(args)) => translate::translate_command(device, &args),
         Some(Command::Inspect(args)) => inspect::inspect_command(&args),
-        Some(Command::Export(args)) => translate::export_command(&args),
-        Some(Command::Bench(args)) => bench::bench_command(cli.device, &args),
-        Some(Command::Quality(args)) => train::quality_command(cli.device, &args),
+        Some(Command::Export(args)) => translate::export_command(device, &args),
+        Some(Command::Bench(args)) => bench::bench_command(device, &args),
+        Some(Command::Quality(args)) => train::quality_command(device, &args),
         Some(Command::MakeSamples(args)) => {
             let counts = SampleCounts {
                 train: args.train,

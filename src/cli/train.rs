@@ -262,6 +262,7 @@ fn drive_training(
     let bar = ProgressBar::hidden();
     let mut validations = Vec::new();
     let mut validation_secs = Vec::new();
+    let mut compiling_since = None;
     loop {
         match next_event(worker)? {
             Event::RunStarted(info) => {
@@ -292,8 +293,23 @@ fn drive_training(
                 bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
                 bar.reset_eta();
             }
-            Event::CompilingKernels => bar.set_message("compiling GPU kernels…"),
+            Event::CompilingKernels => {
+                compiling_since = Some(Instant::now());
+                bar.set_message("compiling GPU kernels…");
+                bar.enable_steady_tick(std::time::Duration::from_secs(1));
+            }
             Event::Progress(progress) => {
+                if let Some(since) = compiling_since.take() {
+                    bar.disable_steady_tick();
+                    say(
+                        &bar,
+                        format!(
+                            "first GPU step: {:.1} s (compiling and tuning kernels; the tuning is \
+                             kept for later runs)",
+                            since.elapsed().as_secs_f64()
+                        ),
+                    );
+                }
                 let l = progress.losses;
                 bar.set_position(progress.step);
                 bar.set_message(format!(
@@ -351,7 +367,8 @@ fn drive_training(
                 bar.finish_and_clear();
                 bail!("{command} refused: {reason}");
             }
-            Event::TranslateProgress { .. }
+            Event::DeviceSelected { .. }
+            | Event::TranslateProgress { .. }
             | Event::Translated { .. }
             | Event::TranslateFailed { .. } => {}
         }

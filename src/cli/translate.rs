@@ -7,6 +7,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use pix2pix_studio::bundled::{DemoModel, demo_model_dir};
 use pix2pix_studio::data::decode::image_files;
+use pix2pix_studio::device::{self, DeviceChoice};
 use pix2pix_studio::inference::{ModelSource, SizeMode, TranslateOptions, Translator};
 use pix2pix_studio::model::NormMode;
 use pix2pix_studio::model::pytorch::{save_generator, save_generator_half};
@@ -52,7 +53,7 @@ fn expand_inputs(inputs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
 }
 
 /// Runs `translate`.
-pub fn translate_command(args: &TranslateArgs) -> anyhow::Result<()> {
+pub fn translate_command(device: DeviceChoice, args: &TranslateArgs) -> anyhow::Result<()> {
     let model = match &args.model {
         Some(path) => ModelSource::from_path(path)?,
         None => {
@@ -86,6 +87,7 @@ pub fn translate_command(args: &TranslateArgs) -> anyhow::Result<()> {
             output_dir: args.output.clone(),
         },
         options,
+        device,
     })))?;
     let bar = ProgressBar::new(paths.len() as u64);
     bar.set_style(
@@ -146,7 +148,7 @@ pub struct ExportArgs {
 }
 
 /// Runs `export`: loads the generator (which checks it) and writes it with the reference's keys.
-pub fn export_command(args: &ExportArgs) -> anyhow::Result<()> {
+pub fn export_command(device: DeviceChoice, args: &ExportArgs) -> anyhow::Result<()> {
     let source = match ModelSource::from_path(&args.model)? {
         ModelSource::RunDir(dir) if args.best => {
             ModelSource::Checkpoint(checkpoint::best(&dir)?.with_context(|| {
@@ -159,7 +161,7 @@ pub fn export_command(args: &ExportArgs) -> anyhow::Result<()> {
         ModelSource::Weights { .. } => bail!("{}: already a weights file", args.model.display()),
         other => other,
     };
-    let translator = Translator::load(&source, &burn::tensor::Device::flex())?;
+    let translator = Translator::load(&source, &device::select(device)?.device)?;
     let is_file = args
         .output
         .extension()

@@ -198,6 +198,11 @@ impl Trainer {
         &self.run_dir
     }
 
+    /// Whether the run trains on a GPU.
+    pub fn on_gpu(&self) -> bool {
+        self.on_gpu
+    }
+
     /// A translator over the current generator weights.
     pub fn translator(&self) -> Translator {
         Translator::from_generator(

@@ -5,17 +5,19 @@ pub mod handle;
 pub mod protocol;
 pub mod sink;
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Instant;
 
 use crossbeam_channel::Receiver;
 
-use crate::device;
+use crate::device::{self, DeviceChoice};
 use crate::inference::{ModelSource, Translator};
 use crate::training::checkpoint::CheckpointKind;
 use crate::training::run::{StepOutcome, Trainer};
 pub use handle::WorkerHandle;
 pub use protocol::{
-    Command, Event, Progress, RunInfo, TrainingRequest, TranslateInputs, TranslateRequest, Triplet,
+    Command, DeviceReport, Event, Progress, RunInfo, TrainingRequest, TranslateInputs,
+    TranslateRequest, Triplet,
 };
 use sink::EventSink;
 
@@ -30,8 +32,9 @@ struct Worker {
     sink: EventSink,
     trainer: Option<Trainer>,
     paused: bool,
-    /// The last translator loaded from a file, reused while requests name the same source.
-    translator: Option<(ModelSource, Translator)>,
+    /// The last translator loaded from a file, reused while requests name the same source and
+    /// device.
+    translator: Option<(ModelSource, DeviceChoice, Translator)>,
 }
 
 /// The worker thread's loop: commands first, then one training step when a run is going.
@@ -114,7 +117,30 @@ impl Worker {
                 }
                 None => reject(&self.sink, "no run to save"),
             },
-            Command::Translate(request) => self.translate(&request),
+            Command::Translate(request) => {
+                let outcome = catch_unwind(AssertUnwindSafe(|| self.translate(&request)));
+                if let Err(panic) = outcome {
+                    // The cached model may be what failed: load it again next time.
+                    self.translator = None;
+                    self.sink.send(Event::TranslateFailed {
+                        id: request.id,
+                        message: format!(
+                            "translation failed: the compute device failed ({}){}",
+                            panic_message(panic.as_ref()),
+                            device_hint(request.device)
+                        ),
+                    });
+                }
+            }
+            Command::SelectDevice(choice) => {
+                let outcome = device::select(choice)
+                    .map(|selected| DeviceReport {
+                        info: selected.info,
+                        fallback_reason: selected.fallback_reason,
+                    })
+                    .map_err(|err| err.to_string());
+                self.sink.send(Event::DeviceSelected { choice, outcome });
+            }
             Command::Shutdown => {
                 self.end_run(true);
                 return Flow::Exit;
@@ -124,16 +150,28 @@ impl Worker {
     }
 
     fn start(&mut self, request: &TrainingRequest) {
-        let started = device::select(request.device)
-            .and_then(|selected| Trainer::start(request, &selected, &self.sink));
+        let sink = &self.sink;
+        let started = catch_unwind(AssertUnwindSafe(|| {
+            device::select(request.device)
+                .and_then(|selected| Trainer::start(request, &selected, sink))
+        }));
         match started {
-            Ok(trainer) => {
+            Ok(Ok(trainer)) => {
                 self.trainer = Some(trainer);
                 self.paused = false;
             }
-            Err(err) => {
+            Ok(Err(err)) => {
                 self.sink.send(Event::Failed {
                     message: format!("could not start training: {err}"),
+                });
+            }
+            Err(panic) => {
+                self.sink.send(Event::Failed {
+                    message: format!(
+                        "could not start training: the compute device failed ({}){}",
+                        panic_message(panic.as_ref()),
+                        device_hint(request.device)
+                    ),
                 });
             }
         }
@@ -143,7 +181,30 @@ impl Worker {
         let Some(trainer) = self.trainer.as_mut() else {
             return;
         };
-        match trainer.step(&self.sink) {
+        // A device that is lost, out of memory or failing panics inside burn: the run ends with
+        // the message, and the checkpoints already on disk (the last good one) stay as they are.
+        let outcome = catch_unwind(AssertUnwindSafe(|| trainer.step(&self.sink)));
+        let outcome = match outcome {
+            Ok(outcome) => outcome,
+            Err(panic) => {
+                let message = format!(
+                    "training stopped at step {}: the compute device failed ({}); the last good \
+                     checkpoint is kept in {}{}",
+                    trainer.steps() + 1,
+                    panic_message(panic.as_ref()),
+                    trainer.run_dir().display(),
+                    if trainer.on_gpu() {
+                        "; resume the run on the CPU (device: cpu)"
+                    } else {
+                        ""
+                    }
+                );
+                self.trainer = None;
+                self.sink.send(Event::Failed { message });
+                return;
+            }
+        };
+        match outcome {
             Ok(StepOutcome::Continue) => {}
             Ok(StepOutcome::Finished) => {
                 let step = trainer.steps();
@@ -192,10 +253,15 @@ impl Worker {
                 }
             },
             Some(source) => {
-                let cached = matches!(&self.translator, Some((cached, _)) if cached == source);
+                let cached = matches!(&self.translator,
+                    Some((cached, choice, _)) if cached == source && *choice == request.device);
                 if !cached {
-                    match Translator::load(source, &burn::tensor::Device::flex()) {
-                        Ok(translator) => self.translator = Some((source.clone(), translator)),
+                    let loaded = device::select(request.device)
+                        .and_then(|selected| Translator::load(source, &selected.device));
+                    match loaded {
+                        Ok(translator) => {
+                            self.translator = Some((source.clone(), request.device, translator));
+                        }
                         Err(err) => {
                             self.sink.send(Event::TranslateFailed {
                                 id: request.id,
@@ -206,7 +272,7 @@ impl Worker {
                     }
                 }
                 match self.translator.take() {
-                    Some((_, translator)) => translator,
+                    Some((_, _, translator)) => translator,
                     None => return,
                 }
             }
@@ -256,7 +322,7 @@ impl Worker {
 
     fn keep_translator(&mut self, request: &TranslateRequest, translator: Translator) {
         if let Some(source) = &request.model {
-            self.translator = Some((source.clone(), translator));
+            self.translator = Some((source.clone(), request.device, translator));
         }
     }
 }
@@ -313,6 +379,23 @@ fn translate_files(
         .collect()
 }
 
+/// The text of a caught panic.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|text| (*text).to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".into())
+}
+
+/// What to try after a device failure.
+fn device_hint(choice: DeviceChoice) -> &'static str {
+    match choice {
+        DeviceChoice::Cpu => "",
+        DeviceChoice::Auto | DeviceChoice::Gpu => "; try the CPU (device: cpu)",
+    }
+}
+
 fn command_name(command: &Command) -> &'static str {
     match command {
         Command::StartTraining(_) => "StartTraining",
@@ -321,6 +404,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::Stop => "Stop",
         Command::SaveCheckpoint => "SaveCheckpoint",
         Command::Translate(_) => "Translate",
+        Command::SelectDevice(_) => "SelectDevice",
         Command::Shutdown => "Shutdown",
     }
 }

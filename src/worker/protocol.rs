@@ -53,6 +53,8 @@ pub struct TranslateRequest {
     pub inputs: TranslateInputs,
     /// Normalisation, dropout and size handling.
     pub options: TranslateOptions,
+    /// Where to load the model (a run being trained translates on its own device).
+    pub device: DeviceChoice,
 }
 
 /// Commands to the worker.
@@ -70,6 +72,9 @@ pub enum Command {
     SaveCheckpoint,
     /// Translate images (also while training, between steps).
     Translate(Box<TranslateRequest>),
+    /// Find the device for a choice (the GPU probe can take seconds: it runs here, not on the
+    /// UI thread) and report it with [`Event::DeviceSelected`].
+    SelectDevice(DeviceChoice),
     /// Save (if training) and end the worker thread.
     Shutdown,
 }
@@ -95,6 +100,15 @@ pub struct RunInfo {
     pub start_step: u64,
     /// The history so far (empty unless resumed), so curves continue.
     pub history: History,
+}
+
+/// The device a choice resolved to.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeviceReport {
+    /// What it is.
+    pub info: DeviceInfo,
+    /// Why a GPU was not used, when `auto` looked for one.
+    pub fallback_reason: Option<String>,
 }
 
 /// One training step's report.
@@ -136,6 +150,13 @@ pub struct Triplet {
 pub enum Event {
     /// A run started (or resumed).
     RunStarted(Box<RunInfo>),
+    /// The device for a [`Command::SelectDevice`] choice was looked for.
+    DeviceSelected {
+        /// The choice.
+        choice: DeviceChoice,
+        /// The device, or why the choice cannot be honoured (`gpu` without a working one).
+        outcome: Result<DeviceReport, String>,
+    },
     /// The first step on a GPU compiles its kernels: seconds to a minute without progress.
     CompilingKernels,
     /// A step finished (may be dropped when the receiver is slow).

@@ -403,6 +403,7 @@ fn translation_through_the_worker_and_from_exported_weights() {
                 model: Some(ModelSource::RunDir(run_dir.clone())),
                 inputs: TranslateInputs::Images(vec![image.clone()]),
                 options,
+                device: DeviceChoice::Cpu,
             })))
             .unwrap();
         let Event::Translated { id, images, .. } = next(&worker) else {
@@ -446,6 +447,7 @@ fn translation_through_the_worker_and_from_exported_weights() {
             model: None,
             inputs: TranslateInputs::Images(vec![image]),
             options,
+            device: DeviceChoice::Cpu,
         })))
         .unwrap();
     assert!(matches!(
@@ -696,6 +698,7 @@ fn a_folder_job_translates_every_image_in_the_folder() {
                 output_dir: output_dir.clone(),
             },
             options: TranslateOptions::default(),
+            device: DeviceChoice::Cpu,
         }))
     };
     // The folder stands for its images (not its subfolders), as the app's "Translate folder

@@ -9,8 +9,10 @@
 mod data;
 mod engine;
 mod kernels;
+mod layering;
 mod model;
 mod parity;
+mod parity_checks;
 mod pytorch;
 mod training;
 mod ui;

@@ -12,11 +12,11 @@ use image::{DynamicImage, Rgb, RgbImage};
 
 use pix2pix_studio::app::{ModelChoice, Settings, StudioApp, Tab, WorkerPort};
 use pix2pix_studio::data::Report;
-use pix2pix_studio::device;
+use pix2pix_studio::device::{self, DeviceChoice};
 use pix2pix_studio::training::StepLosses;
 use pix2pix_studio::training::metrics::Metrics;
 use pix2pix_studio::worker::{
-    Command, Event, Progress, RunInfo, TranslateInputs, TranslateRequest, Triplet,
+    Command, DeviceReport, Event, Progress, RunInfo, TranslateInputs, TranslateRequest, Triplet,
 };
 
 use crate::util::temp_dir;
@@ -63,7 +63,13 @@ fn harness(settings: Settings) -> (Harness<'static, StudioApp>, Fake) {
     let (commands, command_receiver) = crossbeam_channel::bounded(64);
     let (event_sender, events) = crossbeam_channel::bounded(64);
     let worker = FakeWorker { commands, events };
-    let app = StudioApp::new(settings, Box::new(worker), &device::cpu(), Arc::new(|| {}));
+    let device = settings.train.device;
+    let app = StudioApp::new(settings, Box::new(worker), Arc::new(|| {}));
+    assert_eq!(
+        command_receiver.try_iter().collect::<Vec<_>>(),
+        vec![Command::SelectDevice(device)],
+        "the app has the worker look for its device at once"
+    );
     let harness = Harness::builder()
         .with_size(egui::vec2(1200.0, 800.0))
         .build_ui_state(
@@ -494,4 +500,130 @@ fn palette_mode_draws_label_rectangles_for_the_labels_model() {
             if matches!(&request.model, Some(pix2pix_studio::inference::ModelSource::Checkpoint(dir)) if dir.ends_with("assets/demo/labels")))
     });
     assert!(translated_with_labels, "{sent:?}");
+}
+
+#[test]
+fn the_device_is_found_by_the_worker_and_used_for_translation() {
+    let mut settings = settings("ui_device");
+    settings.tab = Tab::Train;
+    let (mut harness, fake) = harness(settings);
+    harness.run_steps(2);
+    assert!(harness.state().device_label().contains("looking for a GPU"));
+    fake.events
+        .send(Event::DeviceSelected {
+            choice: DeviceChoice::Auto,
+            outcome: Ok(DeviceReport {
+                info: device::cpu().info,
+                fallback_reason: Some("no usable GPU adapter".into()),
+            }),
+        })
+        .unwrap();
+    harness.run_steps(2);
+    assert_eq!(harness.state().device_label(), device::cpu().info.to_string());
+    assert!(has_label(&harness, "no usable GPU adapter"));
+
+    // Choosing another device in the form asks the worker again.
+    harness
+        .query_all_by_label("Auto")
+        .find(|node| node.accesskit_node().role() == egui::accesskit::Role::ComboBox)
+        .expect("the device combo box")
+        .click();
+    harness.run_steps(2);
+    harness.get_by_label("Gpu").click();
+    harness.run_steps(2);
+    assert_eq!(harness.state().settings().train.device, DeviceChoice::Gpu);
+    assert_eq!(fake.sent(), vec![Command::SelectDevice(DeviceChoice::Gpu)]);
+    assert!(harness.state().device_label().contains("looking for a GPU"));
+    // A late answer for the earlier choice changes nothing.
+    fake.events
+        .send(Event::DeviceSelected {
+            choice: DeviceChoice::Auto,
+            outcome: Ok(DeviceReport {
+                info: device::cpu().info,
+                fallback_reason: None,
+            }),
+        })
+        .unwrap();
+    harness.run_steps(2);
+    assert!(harness.state().device_label().contains("looking for a GPU"));
+}
+
+#[test]
+fn a_missing_gpu_is_reported_and_the_sketch_translates_on_the_chosen_device() {
+    let mut settings = settings("ui_device_gpu");
+    settings.tab = Tab::Sketch;
+    settings.train.device = DeviceChoice::Gpu;
+    settings.sketch_model.choice = ModelChoice::Weights;
+    settings.sketch_model.weights_path = "model.safetensors".into();
+    let (mut harness, fake) = harness(settings);
+    fake.events
+        .send(Event::DeviceSelected {
+            choice: DeviceChoice::Gpu,
+            outcome: Err("no usable GPU adapter: none found".into()),
+        })
+        .unwrap();
+    harness.run_steps(2);
+    assert_eq!(harness.state().device_label(), "no GPU");
+    assert!(
+        harness
+            .state()
+            .status_error()
+            .is_some_and(|error| error.contains("none found"))
+    );
+    let canvas = harness.get_by_label("sketch canvas").rect();
+    let path: Vec<egui::Pos2> = (0..=4)
+        .map(|i| canvas.min + egui::vec2(canvas.width() * (0.2 + 0.1 * i as f32), canvas.height() * 0.5))
+        .collect();
+    stroke_in_one_frame(&harness, &path);
+    harness.step();
+    let sent = fake.sent();
+    let [Command::Translate(request)] = sent.as_slice() else {
+        panic!("expected one translation, got {sent:?}");
+    };
+    assert_eq!(request.device, DeviceChoice::Gpu);
+}
+
+#[test]
+fn a_run_that_failed_on_the_gpu_offers_to_resume_on_the_cpu() {
+    let mut settings = settings("ui_gpu_failed");
+    settings.tab = Tab::Train;
+    let (mut harness, fake) = harness(settings);
+    harness.run_steps(2);
+    harness.get_by_label("Start training").click();
+    harness.run_steps(2);
+    fake.sent();
+    let mut info = run_info(50, 100);
+    info.device = device::DeviceInfo {
+        name: "Some GPU".into(),
+        kind: device::AdapterKind::DiscreteGpu,
+        backend: "Vulkan".into(),
+    };
+    let run_dir = info.run_dir.clone();
+    fake.events.send(Event::RunStarted(Box::new(info))).unwrap();
+    fake.events
+        .send(Event::CheckpointSaved {
+            path: run_dir.join("checkpoints/step_00000010"),
+            step: 10,
+            kind: pix2pix_studio::training::checkpoint::CheckpointKind::Latest,
+        })
+        .unwrap();
+    fake.events
+        .send(Event::Failed {
+            message: "training stopped at step 11: the compute device failed (device lost)".into(),
+        })
+        .unwrap();
+    harness.run_steps(2);
+    assert!(!disabled(&harness, "Start training"), "Start works again");
+    harness.get_by_label("Resume on the CPU").click();
+    harness.run_steps(2);
+    let sent = fake.sent();
+    let ([Command::SelectDevice(DeviceChoice::Cpu), Command::StartTraining(request)]
+    | [Command::StartTraining(request), Command::SelectDevice(DeviceChoice::Cpu)]) =
+        sent.as_slice()
+    else {
+        panic!("expected a resume on the CPU, got {sent:?}");
+    };
+    assert!(request.resume);
+    assert_eq!(request.device, DeviceChoice::Cpu);
+    assert_eq!(request.run_dir, run_dir);
 }

@@ -71,6 +71,37 @@ pub fn train_ui(
     });
 }
 
+/// After a run failed on a GPU: one click carries on on the CPU, from the last checkpoint when
+/// there is one.
+fn cpu_fallback_ui(
+    ui: &mut egui::Ui,
+    settings: &mut Settings,
+    run: &RunView,
+    actions: &mut Vec<UiAction>,
+) {
+    let failed_on_gpu = run.state == RunState::Failed
+        && run
+            .info
+            .as_ref()
+            .is_some_and(|info| info.device.kind != crate::device::AdapterKind::Cpu);
+    if !failed_on_gpu {
+        return;
+    }
+    let resume = run.last_checkpoint.is_some();
+    let (text, tip) = if resume {
+        ("Resume on the CPU", "Continue this run from its last checkpoint on the CPU")
+    } else {
+        ("Start again on the CPU", "Start this run again with the same options on the CPU")
+    };
+    if ui.button(text).on_hover_text(tip).clicked() {
+        settings.train.device = DeviceChoice::Cpu;
+        if let (true, Some(info)) = (resume, &run.info) {
+            settings.resume_dir = info.run_dir.display().to_string();
+        }
+        actions.push(UiAction::StartTraining { resume });
+    }
+}
+
 fn controls_ui(
     ui: &mut egui::Ui,
     settings: &mut Settings,
@@ -141,6 +172,7 @@ fn controls_ui(
             actions.push(UiAction::Send(Command::SaveCheckpoint));
         }
     });
+    cpu_fallback_ui(ui, settings, run, actions);
     ui.horizontal(|ui| {
         let label = ui.label("Runs folder:");
         ui.add(egui::TextEdit::singleline(&mut settings.runs_dir).desired_width(200.0))
@@ -302,7 +334,7 @@ fn options_ui(ui: &mut egui::Ui, form: &mut TrainForm, device_label: &str, locke
         });
         ui.strong("Compute and reporting");
         egui::Grid::new("compute_options").num_columns(2).show(ui, |ui| {
-            let tip = format!("Auto uses a hardware GPU when one works, else the CPU. Found at start: {device_label}");
+            let tip = format!("Auto uses a hardware GPU when one works, else the CPU. Training, Translate and Sketch all use it. Now: {device_label}");
             row(ui, "Device", &tip, &mut changed, |ui| {
                 combo(ui, "device", &mut form.device, &[DeviceChoice::Auto, DeviceChoice::Gpu, DeviceChoice::Cpu], debug_name)
             });
@@ -316,7 +348,7 @@ fn options_ui(ui: &mut egui::Ui, form: &mut TrainForm, device_label: &str, locke
                 ui.add(DragValue::new(&mut form.options.checkpoint_every_steps).range(1..=1_000_000))
             });
         });
-        ui.weak(format!("Device found: {device_label}"));
+        ui.weak(format!("Device: {device_label}"));
     });
     if changed {
         form.preset = Preset::Custom;
@@ -340,7 +372,12 @@ fn progress_ui(ui: &mut egui::Ui, run: &RunView) {
         ui.label(RichText::new(format!("Run: {}", run.state.label())).strong());
         if run.state == RunState::CompilingKernels {
             ui.spinner();
-            ui.label("compiling GPU kernels for the first step; this can take a minute");
+            let elapsed = run.compiling_since.map_or(0, |since| since.elapsed().as_secs());
+            ui.label(format!(
+                "compiling GPU kernels for the first step: {elapsed} s (up to a minute; later \
+                 runs reuse the tuning)"
+            ));
+            ui.ctx().request_repaint_after(std::time::Duration::from_secs(1));
         }
         if let Some(progress) = run.progress {
             ui.label(format!(

@@ -1,0 +1,65 @@
+//! The house rules that a reader cannot see from one file, checked over `src/`: only
+//! `device.rs` and `kernels/` make devices, the engine never imports the app, and the app never
+//! calls burn.
+
+use std::path::{Path, PathBuf};
+
+fn source_files(dir: &Path, files: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            source_files(&path, files);
+        } else if path.extension().is_some_and(|extension| extension == "rs") {
+            files.push(path);
+        }
+    }
+}
+
+/// Every source file with its text up to its unit tests (tests may use any device).
+fn sources() -> Vec<(String, String)> {
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    source_files(&src, &mut files);
+    files
+        .into_iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let code = text.split("#[cfg(test)]").next().unwrap_or("").to_string();
+            let name = path
+                .strip_prefix(&src)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            (name, code)
+        })
+        .collect()
+}
+
+#[test]
+fn only_the_device_module_and_the_kernels_make_devices() {
+    for (name, code) in sources() {
+        if name == "device.rs" || name.starts_with("kernels/") {
+            continue;
+        }
+        for call in ["Device::flex()", "Device::wgpu", "wgpu_options()"] {
+            assert!(
+                !code.contains(call),
+                "src/{name} makes a device with `{call}`: ask device::select (the user's choice)"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_engine_never_imports_the_app_and_the_app_never_calls_burn() {
+    for (name, code) in sources() {
+        if name.starts_with("app/") {
+            assert!(!code.contains("burn::"), "src/{name} calls burn");
+        } else if !matches!(name.as_str(), "lib.rs" | "main.rs") && !name.starts_with("cli/") {
+            assert!(
+                !code.contains("crate::app") && !code.contains("pix2pix_studio::app"),
+                "src/{name} imports the app"
+            );
+        }
+    }
+}

@@ -1,0 +1,251 @@
+//! Parity with the reference on any device: the checks behind the CPU tests (`parity.rs`) and
+//! the GPU lane (`tests/gpu_lane`), which run the same code on flex and on wgpu.
+
+use burn::module::Module;
+use burn::tensor::{Device, Tensor};
+use pix2pix_studio::config::TrainingConfig;
+use pix2pix_studio::model::pytorch::{
+    StateDict, discriminator_parameters, discriminator_state_dict, generator_parameters,
+    generator_state_dict, load_discriminator, load_generator,
+};
+use pix2pix_studio::model::{
+    Dropout, NormMode, PatchDiscriminator, PatchDiscriminatorConfig, UnetGenerator,
+    UnetGeneratorConfig,
+};
+use pix2pix_studio::training::{StepLosses, TrainingState, train_step};
+
+use crate::util::{
+    assert_matches_fixture, npy_tensor, parity_dir, read_npy, relative_error, values,
+};
+
+/// Clean-pass tolerance for deterministic (running-statistics) outputs.
+pub const EVAL_TOLERANCE: f32 = 1e-4;
+/// Train-mode outputs: BatchNorm over 2×2 maps at batch 1 magnifies rounding differences.
+pub const TRAIN_TOLERANCE: f32 = 1e-3;
+/// Losses, weights and Adam moments after the reference's training steps (relative).
+pub const STEP_TOLERANCE: f32 = 1e-4;
+
+/// The fixtures' generator: `unet_256`, ngf 4.
+pub fn generator_config() -> UnetGeneratorConfig {
+    UnetGeneratorConfig::new().with_num_downs(8).with_ngf(4)
+}
+
+/// The fixtures' discriminator: `basic` (3 layers), ndf 4.
+pub fn discriminator_config() -> PatchDiscriminatorConfig {
+    PatchDiscriminatorConfig::new().with_ndf(4).with_n_layers(3)
+}
+
+/// The fixtures' generator weights on `device`.
+pub fn generator(config: &UnetGeneratorConfig, device: &Device) -> UnetGenerator {
+    let path = parity_dir().join("G_unet256_ngf4.safetensors");
+    load_generator(&path, config, device).unwrap()
+}
+
+/// The fixtures' discriminator weights on `device`.
+pub fn discriminator(device: &Device) -> PatchDiscriminator {
+    let path = parity_dir().join("D_basic_ndf4.safetensors");
+    load_discriminator(&path, &discriminator_config(), device).unwrap()
+}
+
+/// Runs the generator in every normalisation × dropout mode and the discriminator in every
+/// normalisation mode, checks each output that has a reference fixture, and returns all of them
+/// by name (to compare devices where the reference has no fixture).
+pub fn check_forward_modes(device: &Device) -> Vec<(String, Vec<f32>)> {
+    let g = generator(&generator_config(), device);
+    let x = npy_tensor("x", device);
+    // Our masks go outermost first (depths 4, 5, 6); the fixture numbers them innermost first.
+    // Ours hold the factor applied (0 or 1 / (1 - p) = 2); the fixture's hold keep = 1.
+    let masks: Vec<Tensor<4>> = ["dropout_mask_2", "dropout_mask_1", "dropout_mask_0"]
+        .iter()
+        .map(|name| npy_tensor(name, device).mul_scalar(2.0))
+        .collect();
+    let mut outputs = Vec::new();
+    for norm in [NormMode::RunningStats, NormMode::BatchStats, NormMode::Train] {
+        for with_masks in [false, true] {
+            let dropout = if with_masks {
+                Dropout::Masks(&masks)
+            } else {
+                Dropout::Off
+            };
+            // A fresh copy: train mode moves the running statistics.
+            let output = g.clone().forward(x.clone(), norm, dropout).unwrap();
+            let fixture = match (norm, with_masks) {
+                (NormMode::RunningStats, false) => Some(("g_eval", EVAL_TOLERANCE)),
+                (NormMode::RunningStats, true) => None,
+                (_, false) => Some(("g_train_nodropout", TRAIN_TOLERANCE)),
+                (_, true) => Some(("g_train_dropout", TRAIN_TOLERANCE)),
+            };
+            if let Some((name, tolerance)) = fixture {
+                assert_matches_fixture(output.clone(), name, tolerance);
+            }
+            outputs.push((format!("G {norm:?} masks {with_masks}"), values(output)));
+        }
+    }
+    let d = discriminator(device);
+    for norm in [NormMode::RunningStats, NormMode::BatchStats, NormMode::Train] {
+        let output = d
+            .clone()
+            .forward_pair(x.clone(), npy_tensor("y", device), norm)
+            .unwrap();
+        let (name, tolerance) = match norm {
+            NormMode::RunningStats => ("d_eval", EVAL_TOLERANCE),
+            _ => ("d_train", TRAIN_TOLERANCE),
+        };
+        assert_matches_fixture(output.clone(), name, tolerance);
+        outputs.push((format!("D {norm:?}"), values(output)));
+    }
+    outputs
+}
+
+fn assert_losses_match(step: usize, ours: StepLosses, reference: &serde_json::Value) {
+    for (name, ours) in [
+        ("G_GAN", ours.g_gan),
+        ("G_L1", ours.g_l1),
+        ("D_real", ours.d_real),
+        ("D_fake", ours.d_fake),
+    ] {
+        let expected = reference[name].as_f64().unwrap() as f32;
+        let error = (ours - expected).abs() / expected.abs();
+        eprintln!("step {step} {name}: ours {ours:.7} reference {expected:.7} relative {error:.2e}");
+        assert!(
+            error <= STEP_TOLERANCE,
+            "step {step} {name}: ours {ours} reference {expected}"
+        );
+    }
+}
+
+/// The fixtures' training state on `device`, dropout off (the reference's steps ran with the
+/// Dropout modules in eval).
+fn fixture_state(config: &TrainingConfig, device: &Device) -> TrainingState {
+    let g = generator(&config.generator, device);
+    TrainingState::from_networks(config, g, discriminator(device), device).unwrap()
+}
+
+/// One step of the reference's `optimize_parameters` (`step1_*`): losses, the networks after it.
+pub fn check_one_step(device: &Device) {
+    let config = TrainingConfig::new(
+        generator_config().with_dropout(false),
+        discriminator_config(),
+    );
+    let mut state = fixture_state(&config, device);
+    let losses = train_step(
+        &mut state,
+        npy_tensor("x", device),
+        npy_tensor("y", device),
+        config.learning_rate,
+    )
+    .unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(parity_dir().join("manifest.json")).unwrap())
+            .unwrap();
+    assert_losses_match(1, losses, &manifest["step1_losses"]);
+
+    let x = npy_tensor("x", device);
+    let g_after = state
+        .generator
+        .valid()
+        .forward(x.clone(), NormMode::RunningStats, Dropout::Off)
+        .unwrap();
+    assert_matches_fixture(g_after, "step1_g_eval", EVAL_TOLERANCE);
+    let d_after = state
+        .discriminator
+        .valid()
+        .forward_pair(x, npy_tensor("y", device), NormMode::RunningStats)
+        .unwrap();
+    assert_matches_fixture(d_after, "step1_d_eval", EVAL_TOLERANCE);
+    // The generated image of the step is the train-mode output of the pre-step weights.
+    assert_eq!(
+        read_npy("step1_fake_B_train"),
+        read_npy("g_train_nodropout")
+    );
+}
+
+/// Asserts `ours` matches the reference entry `key` within [`STEP_TOLERANCE`] of its largest
+/// magnitude; returns the error.
+fn assert_close(what: &str, key: &str, ours: &[f32], reference: &StateDict) -> f32 {
+    let expected = reference
+        .get(key)
+        .unwrap_or_else(|| panic!("{what}: the reference has no `{key}`"));
+    let error = relative_error(ours, &expected.values);
+    assert!(
+        error <= STEP_TOLERANCE,
+        "{what} `{key}`: relative error {error:.3e} > {STEP_TOLERANCE:.0e}"
+    );
+    error
+}
+
+/// Five steps of the reference (`multistep/`): the losses of each step, then every weight,
+/// running statistic and Adam moment of both networks, and the generator's output.
+pub fn check_five_steps(device: &Device) {
+    let dir = parity_dir().join("multistep");
+    let fixture: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("multistep.json")).unwrap())
+            .unwrap();
+    let config = TrainingConfig::new(
+        generator_config().with_dropout(false),
+        discriminator_config(),
+    )
+    .with_lambda_l1(fixture["lambda_L1"].as_f64().unwrap());
+    let mut state = fixture_state(&config, device);
+    let inputs = npy_tensor("multistep/multistep_x", device); // [5, 3, 256, 256]
+    let targets = npy_tensor("multistep/multistep_y", device);
+    let steps = fixture["steps"].as_u64().unwrap() as usize;
+    for step in 0..steps {
+        let input = inputs.clone().slice([step..step + 1]);
+        let target = targets.clone().slice([step..step + 1]);
+        let losses = train_step(&mut state, input, target, config.learning_rate).unwrap();
+        assert_losses_match(step + 1, losses, &fixture["losses"][step]);
+    }
+
+    let mut worst = 0.0f32;
+    let weights = [
+        (
+            generator_state_dict(&state.generator).unwrap(),
+            "multistep_G.safetensors",
+        ),
+        (
+            discriminator_state_dict(&state.discriminator).unwrap(),
+            "multistep_D.safetensors",
+        ),
+    ];
+    for (ours, file) in weights {
+        let reference = StateDict::read(&dir.join(file)).unwrap();
+        for (key, tensor) in ours {
+            worst = worst.max(assert_close(file, &key, &tensor.values, &reference));
+        }
+    }
+    let moments = [
+        (
+            generator_parameters(&state.generator),
+            &state.generator_optimizer,
+            "multistep_adam_G.safetensors",
+        ),
+        (
+            discriminator_parameters(&state.discriminator),
+            &state.discriminator_optimizer,
+            "multistep_adam_D.safetensors",
+        ),
+    ];
+    for (parameters, adam, file) in moments {
+        let reference = StateDict::read(&dir.join(file)).unwrap();
+        assert_eq!(adam.steps(), steps as u64);
+        for (key, id) in parameters {
+            let (first, second) = adam
+                .moments(id)
+                .unwrap()
+                .unwrap_or_else(|| panic!("no Adam moments for `{key}`"));
+            let first_error = assert_close(file, &format!("{key}.exp_avg"), &first, &reference);
+            let second_error =
+                assert_close(file, &format!("{key}.exp_avg_sq"), &second, &reference);
+            worst = worst.max(first_error).max(second_error);
+        }
+    }
+    eprintln!("five steps: worst relative error of a weight or moment {worst:.3e}");
+
+    let output = state
+        .generator
+        .valid()
+        .forward(inputs.slice([0..1]), NormMode::RunningStats, Dropout::Off)
+        .unwrap();
+    assert_matches_fixture(output, "multistep/multistep_g_eval", EVAL_TOLERANCE);
+}

@@ -188,6 +188,11 @@ impl StudioApp {
         &self.settings
     }
 
+    /// The settings, to change as the form would (the device, say).
+    pub fn settings_mut(&mut self) -> &mut Settings {
+        &mut self.settings
+    }
+
     /// The run as the UI sees it.
     pub fn run_view(&self) -> &RunView {
         &self.run

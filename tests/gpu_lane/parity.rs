@@ -19,7 +19,10 @@ fn forward_passes_match_the_reference_and_the_cpu_in_every_mode() {
     for ((name, gpu), (_, cpu)) in on_gpu.iter().zip(&on_cpu) {
         let error = relative_error(gpu, cpu);
         eprintln!("{name}: GPU vs CPU relative error {error:.3e}");
-        assert!(gpu.iter().all(|v| v.is_finite()), "{name}: not finite on the GPU");
+        assert!(
+            gpu.iter().all(|v| v.is_finite()),
+            "{name}: not finite on the GPU"
+        );
         assert!(error <= DEVICE_TOLERANCE, "{name}: GPU vs CPU {error:.3e}");
     }
 }

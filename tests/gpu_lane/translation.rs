@@ -8,9 +8,7 @@ use burn::tensor::Device;
 use pix2pix_studio::device::DeviceChoice;
 use pix2pix_studio::inference::{ModelSource, TranslateOptions, Translator};
 use pix2pix_studio::model::NormMode;
-use pix2pix_studio::worker::{
-    Command, Event, TranslateInputs, TranslateRequest, WorkerHandle,
-};
+use pix2pix_studio::worker::{Command, Event, TranslateInputs, TranslateRequest, WorkerHandle};
 
 use crate::lane::gpu;
 

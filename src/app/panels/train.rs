@@ -89,9 +89,15 @@ fn cpu_fallback_ui(
     }
     let resume = run.last_checkpoint.is_some();
     let (text, tip) = if resume {
-        ("Resume on the CPU", "Continue this run from its last checkpoint on the CPU")
+        (
+            "Resume on the CPU",
+            "Continue this run from its last checkpoint on the CPU",
+        )
     } else {
-        ("Start again on the CPU", "Start this run again with the same options on the CPU")
+        (
+            "Start again on the CPU",
+            "Start this run again with the same options on the CPU",
+        )
     };
     if ui.button(text).on_hover_text(tip).clicked() {
         settings.train.device = DeviceChoice::Cpu;
@@ -372,12 +378,15 @@ fn progress_ui(ui: &mut egui::Ui, run: &RunView) {
         ui.label(RichText::new(format!("Run: {}", run.state.label())).strong());
         if run.state == RunState::CompilingKernels {
             ui.spinner();
-            let elapsed = run.compiling_since.map_or(0, |since| since.elapsed().as_secs());
+            let elapsed = run
+                .compiling_since
+                .map_or(0, |since| since.elapsed().as_secs());
             ui.label(format!(
                 "compiling GPU kernels for the first step: {elapsed} s (up to a minute; later \
                  runs reuse the tuning)"
             ));
-            ui.ctx().request_repaint_after(std::time::Duration::from_secs(1));
+            ui.ctx()
+                .request_repaint_after(std::time::Duration::from_secs(1));
         }
         if let Some(progress) = run.progress {
             ui.label(format!(

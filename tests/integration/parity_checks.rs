@@ -216,7 +216,7 @@ pub fn check_five_steps(device: &Device) {
     // a gradient summed over 65536 positions with heavy cancellation differs in its last
     // digits, and Adam divides by its own magnitude, so a weight whose gradient is near zero
     // can move by ±lr either way. Hence: weights within Adam's step bound (2 · lr per step),
-    // running statistics (no Adam) within 1e-3, and moments equal in scale (a wrongly scaled
+    // running statistics (no Adam) within 5e-3, and moments equal in scale (a wrongly scaled
     // gradient or decay shows as a factor), each printed.
     let weight_bound = 2.0 * config.learning_rate as f32 * steps as f32;
     let weights = [
@@ -235,7 +235,11 @@ pub fn check_five_steps(device: &Device) {
             let expected = reference_values(&reference, &key);
             let error = relative_error(&tensor.values, expected);
             if key.contains("running_") {
-                assert!(error <= TRAIN_TOLERANCE, "{file} `{key}`: {error:.3e}");
+                // Averages of activations of those weights: the noise shows at ~1e-3.
+                assert!(
+                    error <= 5.0 * TRAIN_TOLERANCE,
+                    "{file} `{key}`: {error:.3e}"
+                );
             } else if !key.ends_with("num_batches_tracked") {
                 let difference = tensor
                     .values
@@ -294,6 +298,6 @@ pub fn check_five_steps(device: &Device) {
         .valid()
         .forward(inputs.slice(0..1), NormMode::RunningStats, Dropout::Off)
         .unwrap();
-    // The weights' element noise above shows in the output at ~7e-4.
-    assert_matches_fixture(output, "multistep/multistep_g_eval", TRAIN_TOLERANCE);
+    // The weights' element noise above shows in the output at ~1e-3 (7e-4 CPU, 1.1e-3 GPU).
+    assert_matches_fixture(output, "multistep/multistep_g_eval", 5.0 * TRAIN_TOLERANCE);
 }

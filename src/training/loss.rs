@@ -22,8 +22,11 @@ pub fn gan_loss<const D: usize>(logits: Tensor<D>, real: bool, mode: GanMode) ->
             relu(signed).add(tail).mean()
         }
         GanMode::Lsgan => {
-            let label = if real { 1.0 } else { 0.0 };
-            logits.sub_scalar(label).square().mean()
+            // No `sub_scalar(0.0)` for the fake label: on wgpu that fused with the
+            // discriminator's next forward pass and gave wrong losses (D_fake 0.044 against the
+            // CPU's 0.058; tests/gpu_lane: `lsgan_trains_on_the_gpu_as_on_the_cpu`).
+            let difference = if real { logits.sub_scalar(1.0) } else { logits };
+            difference.square().mean()
         }
         GanMode::Off => Tensor::zeros([1], &logits.device()),
     }

@@ -14,7 +14,7 @@ use super::history::{History, LossRecord, ValidationRecord};
 use super::metrics::Metrics;
 use super::state::TrainingState;
 use super::step::train_step;
-use crate::config::{GanMode, RunConfig};
+use crate::config::RunConfig;
 use crate::data::augment::{AugmentConfig, Jitter, Preprocess};
 use crate::data::convert::{
     batch_to_tensor, image_to_planar, planar_to_image, planar_to_tensor, tensor_to_images,
@@ -104,14 +104,6 @@ impl Trainer {
             (request.config.clone(), None)
         };
 
-        if config.training.gan_mode == GanMode::Lsgan && !device.is_cpu() {
-            // tests/gpu_lane: lsgan_trains_on_the_gpu_as_on_the_cpu.
-            return Err(Error::InvalidConfig(
-                "LSGAN gives wrong losses on the GPU backend (burn 0.22's wgpu, found by the GPU \
-                 test lane): train LSGAN runs on the CPU (device: cpu)"
-                    .into(),
-            ));
-        }
         let dataset = load_dataset(&config)?;
         let train_pairs = dataset.split(Split::Train);
         let sample_config = sample_config(&config, &dataset);

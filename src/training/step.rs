@@ -36,7 +36,7 @@ impl StepLosses {
 
 /// Trains both networks on one batch (`input` and `target` `[B, C, H, W]` in `[-1, 1]`, on the
 /// state's device) with learning rate `learning_rate`, and returns the losses, read back from
-/// the device in a single transfer.
+/// the device in two transfers (D's, then G's).
 pub fn train_step(
     state: &mut TrainingState,
     input: Tensor<4>,
@@ -63,7 +63,7 @@ pub fn train_step(
             .forward(input.clone(), NormMode::Train, Dropout::Masks(&masks))?;
 
     let (d_real, d_fake) = if state.config.gan_mode == GanMode::Off {
-        (Tensor::zeros([1], &device), Tensor::zeros([1], &device))
+        (0.0, 0.0)
     } else {
         discriminator_step(
             state,
@@ -75,37 +75,44 @@ pub fn train_step(
     };
     let (g_gan, g_l1) = generator_step(state, input, target, generated, learning_rate)?;
     state.steps += 1;
+    Ok(StepLosses {
+        g_gan,
+        g_l1,
+        d_real,
+        d_fake,
+    })
+}
 
-    let losses = Tensor::cat(vec![g_gan, g_l1, d_real, d_fake], 0) // [4]
+/// Reads two one-element losses back in one transfer. Called before their backward pass: on
+/// wgpu, burn's fusion let the backward pass and the optimiser step overwrite buffers that
+/// losses read after them still needed (a LSGAN step reported G_GAN 4.4 where the CPU gives
+/// 0.69; tests/gpu_lane: `lsgan_trains_on_the_gpu_as_on_the_cpu`).
+fn read_pair(first: Tensor<1>, second: Tensor<1>) -> Result<(f32, f32)> {
+    let values = Tensor::cat(vec![first.detach(), second.detach()], 0) // [2]
         .try_into_data()
         .map_err(|err| Error::Backend(format!("reading the losses: {err:?}")))?
         .convert::<f32>()
         .try_into_vec::<f32>()
         .map_err(|err| Error::Backend(format!("reading the losses: {err:?}")))?;
-    match losses[..] {
-        [g_gan, g_l1, d_real, d_fake] => Ok(StepLosses {
-            g_gan,
-            g_l1,
-            d_real,
-            d_fake,
-        }),
+    match values[..] {
+        [first, second] => Ok((first, second)),
         _ => Err(Error::Backend(format!(
-            "expected 4 losses, got {}",
-            losses.len()
+            "expected 2 losses, got {}",
+            values.len()
         ))),
     }
 }
 
 /// Updates D on one real and one generated pair, each in its own forward pass (so each gets
 /// its own batch statistics), with loss 0.5 · (BCE(real, 1) + BCE(fake, 0)). Returns the two
-/// losses, detached.
+/// losses (real, fake).
 fn discriminator_step(
     state: &mut TrainingState,
     input: &Tensor<4>,
     target: &Tensor<4>,
     generated: Tensor<4>,
     learning_rate: f64,
-) -> Result<(Tensor<1>, Tensor<1>)> {
+) -> Result<(f32, f32)> {
     let mode = state.config.gan_mode;
     let discriminator = &state.discriminator;
     let logits_fake = discriminator.forward_pair(input.clone(), generated, NormMode::Train)?;
@@ -113,23 +120,24 @@ fn discriminator_step(
     let logits_real = discriminator.forward_pair(input.clone(), target.clone(), NormMode::Train)?;
     let loss_real = gan_loss(logits_real, true, mode);
     let loss = loss_fake.clone().add(loss_real.clone()).mul_scalar(0.5);
+    let losses = read_pair(loss_real, loss_fake)?;
     let grads = GradientsParams::from_grads(loss.backward(), discriminator);
     let discriminator = take_discriminator(state);
     state.discriminator = state
         .discriminator_optimizer
         .step(learning_rate, discriminator, grads);
-    Ok((loss_real.detach(), loss_fake.detach()))
+    Ok(losses)
 }
 
 /// Updates G with GAN(D(input, generated), real) + lambda · L1(generated, target), gradients
-/// flowing through D into G but not into D's weights. Returns both terms, detached.
+/// flowing through D into G but not into D's weights. Returns both terms (GAN, L1).
 fn generator_step(
     state: &mut TrainingState,
     input: Tensor<4>,
     target: Tensor<4>,
     generated: Tensor<4>,
     learning_rate: f64,
-) -> Result<(Tensor<1>, Tensor<1>)> {
+) -> Result<(f32, f32)> {
     let config = &state.config;
     let l1 = l1_loss(generated.clone(), target).mul_scalar(config.lambda_l1);
     let (gan, total) = if config.gan_mode == GanMode::Off {
@@ -142,12 +150,13 @@ fn generator_step(
         let gan = gan_loss(logits, true, config.gan_mode);
         (gan.clone(), gan.add(l1.clone()))
     };
+    let losses = read_pair(gan, l1)?;
     let grads = GradientsParams::from_grads(total.backward(), &state.generator);
     let generator = take_generator(state);
     state.generator = state
         .generator_optimizer
         .step(learning_rate, generator, grads);
-    Ok((gan.detach(), l1.detach()))
+    Ok(losses)
 }
 
 /// Moves the generator out of the state for its optimiser step (which consumes the module),

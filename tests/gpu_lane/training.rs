@@ -305,41 +305,14 @@ fn device_memory_stays_flat_across_epochs() {
     }
 }
 
-/// On wgpu (burn 0.22, lavapipe), a LSGAN training step reports wrong losses from the first
-/// step (D_real 4.88 against the CPU's 1.05; G_L1 equal), while the same discriminator and loss
-/// outside `train_step` are right and the vanilla loss trains alike: not found yet, so such runs
-/// are refused on the GPU (`lsgan_runs_are_refused_on_the_gpu`). Run with `--ignored` to check a
-/// new burn.
+/// On wgpu, burn's fusion let the backward pass overwrite buffers that losses read after it
+/// still needed: a LSGAN step reported D_real 4.88 where the CPU gives 1.05, G_GAN 4.5 where it
+/// gives 0.69. `train_step` now reads each pair of losses before its backward pass.
 #[test]
-#[ignore = "LSGAN steps are wrong on wgpu (burn 0.22): refused on the GPU until found"]
 fn lsgan_trains_on_the_gpu_as_on_the_cpu() {
     let lane = gpu();
     let config = tiny_config().with_gan_mode(GanMode::Lsgan);
     let on_gpu = train(&config, &lane.device, 3);
     let on_cpu = train(&config, &Device::flex(), 3);
     assert_losses_close("lsgan", &on_gpu, &on_cpu);
-}
-
-#[test]
-fn lsgan_runs_are_refused_on_the_gpu() {
-    let _lane = gpu();
-    let worker = WorkerHandle::spawn(Box::new(|_| {})).unwrap();
-    let mut config = run_config(2);
-    config.training.gan_mode = GanMode::Lsgan;
-    worker
-        .send(Command::StartTraining(Box::new(TrainingRequest {
-            config,
-            run_dir: temp_dir("gpu-lsgan"),
-            resume: false,
-            device: DeviceChoice::Gpu,
-        })))
-        .unwrap();
-    let event = worker.recv_timeout(Duration::from_secs(600)).unwrap();
-    let Event::Failed { message } = event else {
-        panic!("{event:?}")
-    };
-    assert!(
-        message.contains("LSGAN") && message.contains("cpu"),
-        "{message}"
-    );
 }

@@ -7,31 +7,24 @@ use std::time::Duration;
 
 use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
-use pix2pix_studio::config::{DataConfig, GanMode, Intervals, RunConfig, TrainingConfig};
+use pix2pix_studio::config::{GanMode, TrainingConfig};
 use pix2pix_studio::device::DeviceChoice;
 use pix2pix_studio::model::pytorch::generator_state_dict;
-use pix2pix_studio::model::{
-    Dropout, NormKind, NormMode, PatchDiscriminatorConfig, UnetGeneratorConfig,
-};
+use pix2pix_studio::model::{Dropout, NormKind, NormMode};
 use pix2pix_studio::training::checkpoint::{self, CheckpointKind, Counters};
 use pix2pix_studio::training::history::History;
-use pix2pix_studio::training::schedule::{LrPolicy, Schedule};
 use pix2pix_studio::training::{StepLosses, TrainingState, train_step};
 use pix2pix_studio::worker::{Command, Event, TrainingRequest, WorkerHandle};
 
 use crate::lane::{cache_dir, gpu};
-use crate::util::{relative_error, temp_dir, values};
+use crate::util::{relative_error, temp_dir, tiny_run, values};
 
 /// Losses of the same steps on GPU and CPU (reduction order differs; Adam amplifies it a little
 /// over a few steps).
 const LOSS_TOLERANCE: f32 = 1e-4;
 
 fn tiny_config() -> TrainingConfig {
-    TrainingConfig::new(
-        UnetGeneratorConfig::new().with_num_downs(5).with_ngf(4),
-        PatchDiscriminatorConfig::new().with_ndf(4).with_n_layers(2),
-    )
-    .with_seed(3)
+    tiny_run(0).training
 }
 
 /// A fixed input/target pair made on the host (a device's random generator would differ).
@@ -115,34 +108,10 @@ fn every_variant_trains_on_the_gpu_as_on_the_cpu() {
     }
 }
 
-fn sketches() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("sample_pairs/sketches")
-}
-
-fn run_config(max_steps: u64) -> RunConfig {
-    RunConfig {
-        training: tiny_config(),
-        data: DataConfig::new(sketches(), 32),
-        schedule: Schedule {
-            n_epochs: 1,
-            n_epochs_decay: 1,
-            policy: LrPolicy::Linear,
-        },
-        intervals: Intervals {
-            preview_every_steps: 2,
-            validate_every_steps: 2,
-            checkpoint_every_steps: 2,
-            keep_every_epochs: 1,
-            preview_samples: 1,
-            max_steps: Some(max_steps),
-        },
-    }
-}
-
 fn run_on_gpu(worker: &WorkerHandle, run_dir: &Path, max_steps: u64, resume: bool) -> Vec<Event> {
     worker
         .send(Command::StartTraining(Box::new(TrainingRequest {
-            config: run_config(max_steps),
+            config: tiny_run(max_steps),
             run_dir: run_dir.to_path_buf(),
             resume,
             device: DeviceChoice::Gpu,
@@ -227,7 +196,7 @@ fn save(state: &TrainingState, run_dir: &Path) -> PathBuf {
     };
     checkpoint::save(
         run_dir,
-        &run_config(10),
+        &tiny_run(10),
         state,
         &counters,
         &History::default(),
@@ -262,7 +231,7 @@ fn checkpoints_move_between_the_gpu_and_the_cpu() {
             train_step(&mut state, input, target, 2e-3).unwrap();
         }
         let dir = save(&state, &temp_dir(name));
-        let mut moved = checkpoint::load(&dir, &run_config(10), to).unwrap().state;
+        let mut moved = checkpoint::load(&dir, &tiny_run(10), to).unwrap().state;
         // Weights and moments travel bit for bit; the outputs differ by reduction order only.
         assert_eq!(
             generator_state_dict(&state.generator).unwrap(),

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use burn::tensor::Device;
 use pix2pix_studio::device::DeviceChoice;
-use pix2pix_studio::inference::{ModelSource, TranslateOptions, Translator};
+use pix2pix_studio::inference::{ModelSource, SizeMode, TranslateOptions, Translator};
 use pix2pix_studio::model::NormMode;
 use pix2pix_studio::worker::{Command, Event, TranslateInputs, TranslateRequest, WorkerHandle};
 
@@ -70,4 +70,39 @@ fn translation_on_the_gpu_is_within_one_level_of_the_cpu() {
         .translate(&image, &TranslateOptions::default())
         .unwrap();
     assert!(max_level_difference(&images[0], &expected) <= 1);
+}
+
+#[test]
+fn running_out_of_gpu_memory_fails_the_job_and_the_device_keeps_working() {
+    let _lane = gpu();
+    let worker = WorkerHandle::spawn(Box::new(|_| {})).unwrap();
+    let translate = |id: u64, image: image::DynamicImage| {
+        worker
+            .send(Command::Translate(Box::new(TranslateRequest {
+                id,
+                model: Some(demo()),
+                inputs: TranslateInputs::Images(vec![image]),
+                options: TranslateOptions {
+                    size: SizeMode::Pad,
+                    ..TranslateOptions::default()
+                },
+                device: DeviceChoice::Gpu,
+            })))
+            .unwrap();
+        worker.recv_timeout(Duration::from_secs(600)).unwrap()
+    };
+    // 4096² at full size: the first layer's output (256 MiB) is more than a storage buffer of
+    // the software adapter may hold (128 MiB), and more than many small GPUs have free.
+    let huge = image::DynamicImage::ImageRgb8(image::RgbImage::new(4096, 4096));
+    let event = translate(1, huge);
+    let Event::TranslateFailed { id: 1, message } = &event else {
+        panic!("expected a failure, got {event:?}")
+    };
+    eprintln!("{message}");
+    assert!(message.contains("translation failed"), "{message}");
+    let event = translate(2, sketch());
+    assert!(
+        matches!(&event, Event::Translated { id: 2, images, .. } if images.len() == 1),
+        "{event:?}"
+    );
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use burn::tensor::{Device, Distribution, Tensor};
-use pix2pix_studio::config::{DataConfig, Intervals, RunConfig, TrainingConfig};
+use pix2pix_studio::config::{RunConfig, TrainingConfig};
 use pix2pix_studio::device::DeviceChoice;
 use pix2pix_studio::inference::{
     ModelSource, SizeMode, TranslateOptions, Translator, infer_architecture,
@@ -14,42 +14,12 @@ use pix2pix_studio::model::pytorch::StateDict;
 use pix2pix_studio::model::{Dropout, NormMode, PatchDiscriminatorConfig, UnetGeneratorConfig};
 use pix2pix_studio::training::checkpoint::{self, CheckpointKind, Counters};
 use pix2pix_studio::training::history::History;
-use pix2pix_studio::training::schedule::{LrPolicy, Schedule};
 use pix2pix_studio::training::{TrainingState, train_step};
 use pix2pix_studio::worker::{
     Command, Event, TrainingRequest, TranslateInputs, TranslateRequest, WorkerHandle,
 };
 
-use crate::util::{have_parity, parity_dir, temp_dir, values};
-
-fn sketches() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("sample_pairs/sketches")
-}
-
-/// A tiny run on the sketches: 32 px, U-Net depth 5, width 4.
-fn tiny_run(max_steps: u64) -> RunConfig {
-    RunConfig {
-        training: TrainingConfig::new(
-            UnetGeneratorConfig::new().with_num_downs(5).with_ngf(4),
-            PatchDiscriminatorConfig::new().with_ndf(4).with_n_layers(2),
-        )
-        .with_seed(5),
-        data: DataConfig::new(sketches(), 32),
-        schedule: Schedule {
-            n_epochs: 1,
-            n_epochs_decay: 1,
-            policy: LrPolicy::Linear,
-        },
-        intervals: Intervals {
-            preview_every_steps: 3,
-            validate_every_steps: 4,
-            checkpoint_every_steps: 5,
-            keep_every_epochs: 1,
-            preview_samples: 2,
-            max_steps: Some(max_steps),
-        },
-    }
-}
+use crate::util::{have_parity, parity_dir, sketches, temp_dir, tiny_run, values};
 
 fn request(config: RunConfig, run_dir: &Path, resume: bool) -> Command {
     Command::StartTraining(Box::new(TrainingRequest {

@@ -502,21 +502,29 @@ fn palette_mode_draws_label_rectangles_for_the_labels_model() {
     assert!(translated_with_labels, "{sent:?}");
 }
 
+/// The worker's answer to `SelectDevice(choice)`: the CPU, with `fallback_reason`.
+fn cpu_selected(choice: DeviceChoice, fallback_reason: Option<&str>) -> Event {
+    Event::DeviceSelected {
+        choice,
+        outcome: Ok(DeviceReport {
+            info: device::cpu().info,
+            fallback_reason: fallback_reason.map(String::from),
+        }),
+    }
+}
+
 #[test]
-fn the_device_is_found_by_the_worker_and_used_for_translation() {
+fn the_device_is_found_by_the_worker_and_follows_the_form() {
     let mut settings = settings("ui_device");
     settings.tab = Tab::Train;
     let (mut harness, fake) = harness(settings);
     harness.run_steps(2);
     assert!(harness.state().device_label().contains("looking for a GPU"));
     fake.events
-        .send(Event::DeviceSelected {
-            choice: DeviceChoice::Auto,
-            outcome: Ok(DeviceReport {
-                info: device::cpu().info,
-                fallback_reason: Some("no usable GPU adapter".into()),
-            }),
-        })
+        .send(cpu_selected(
+            DeviceChoice::Auto,
+            Some("no usable GPU adapter"),
+        ))
         .unwrap();
     harness.run_steps(2);
     assert_eq!(
@@ -533,13 +541,7 @@ fn the_device_is_found_by_the_worker_and_used_for_translation() {
     assert!(harness.state().device_label().contains("looking for a GPU"));
     // A late answer for the earlier choice changes nothing.
     fake.events
-        .send(Event::DeviceSelected {
-            choice: DeviceChoice::Auto,
-            outcome: Ok(DeviceReport {
-                info: device::cpu().info,
-                fallback_reason: None,
-            }),
-        })
+        .send(cpu_selected(DeviceChoice::Auto, None))
         .unwrap();
     harness.run_steps(2);
     assert!(harness.state().device_label().contains("looking for a GPU"));

@@ -1,8 +1,11 @@
-//! Shared test helpers: the parity fixtures, a `.npy` reader and closeness checks.
+//! Shared test helpers: the parity fixtures, a `.npy` reader, closeness checks and a tiny run.
 
 use std::path::PathBuf;
 
 use burn::tensor::{Device, Tensor, TensorData};
+use pix2pix_studio::config::{DataConfig, Intervals, RunConfig, TrainingConfig};
+use pix2pix_studio::model::{PatchDiscriminatorConfig, UnetGeneratorConfig};
+use pix2pix_studio::training::schedule::{LrPolicy, Schedule};
 
 /// `../shared/parity`, next to the repository.
 pub fn parity_dir() -> PathBuf {
@@ -97,4 +100,34 @@ pub fn temp_dir(test: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// The bundled sketches dataset.
+pub fn sketches() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("sample_pairs/sketches")
+}
+
+/// A tiny run on the sketches: 32 px, U-Net depth 5, width 4.
+pub fn tiny_run(max_steps: u64) -> RunConfig {
+    RunConfig {
+        training: TrainingConfig::new(
+            UnetGeneratorConfig::new().with_num_downs(5).with_ngf(4),
+            PatchDiscriminatorConfig::new().with_ndf(4).with_n_layers(2),
+        )
+        .with_seed(5),
+        data: DataConfig::new(sketches(), 32),
+        schedule: Schedule {
+            n_epochs: 1,
+            n_epochs_decay: 1,
+            policy: LrPolicy::Linear,
+        },
+        intervals: Intervals {
+            preview_every_steps: 3,
+            validate_every_steps: 4,
+            checkpoint_every_steps: 5,
+            keep_every_epochs: 1,
+            preview_samples: 2,
+            max_steps: Some(max_steps),
+        },
+    }
 }

@@ -324,6 +324,20 @@ mod tests {
     }
 
     #[test]
+    fn the_gpu_cache_is_per_user_not_in_the_working_directory() {
+        let dir = default_gpu_cache_dir().unwrap();
+        assert!(dir.is_absolute(), "{}", dir.display());
+        assert!(dir.ends_with("pix2pix-studio/gpu"), "{}", dir.display());
+        let cwd = std::env::current_dir().unwrap();
+        assert!(
+            !dir.starts_with(&cwd),
+            "{} is inside {}",
+            dir.display(),
+            cwd.display()
+        );
+    }
+
+    #[test]
     fn auto_always_gives_a_device() {
         // On a machine without a hardware GPU this is the CPU with a reason; with one, the GPU.
         let selected = select(DeviceChoice::Auto).unwrap();

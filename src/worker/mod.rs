@@ -388,11 +388,13 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "no message".into())
 }
 
-/// What to try after a device failure.
+/// What to try after a device failure: the CPU, when the choice runs on a GPU (the probe is
+/// cached, so asking again costs nothing).
 fn device_hint(choice: DeviceChoice) -> &'static str {
-    match choice {
-        DeviceChoice::Cpu => "",
-        DeviceChoice::Auto | DeviceChoice::Gpu => "; try the CPU (device: cpu)",
+    if device::select(choice).is_ok_and(|selected| !selected.is_cpu()) {
+        "; try the CPU (device: cpu)"
+    } else {
+        ""
     }
 }
 

@@ -637,3 +637,32 @@ fn a_run_that_failed_on_the_gpu_offers_to_resume_on_the_cpu() {
     assert_eq!(request.device, DeviceChoice::Cpu);
     assert_eq!(request.run_dir, run_dir);
 }
+
+#[test]
+fn a_run_that_could_not_start_on_the_gpu_offers_the_cpu() {
+    let mut settings = settings("ui_gpu_start_failed");
+    settings.tab = Tab::Train;
+    settings.train.device = DeviceChoice::Gpu;
+    let (mut harness, fake) = harness(settings);
+    harness.run_steps(2);
+    harness.get_by_label("Start training").click();
+    harness.run_steps(2);
+    fake.sent();
+    fake.events
+        .send(Event::Failed {
+            message: "could not start training: no usable GPU adapter".into(),
+        })
+        .unwrap();
+    harness.run_steps(2);
+    harness.get_by_label("Start again on the CPU").click();
+    harness.run_steps(2);
+    let sent = fake.sent();
+    let Some(Command::StartTraining(request)) = sent
+        .iter()
+        .find(|command| matches!(command, Command::StartTraining(_)))
+    else {
+        panic!("expected a new start, got {sent:?}");
+    };
+    assert!(!request.resume);
+    assert_eq!(request.device, DeviceChoice::Cpu);
+}

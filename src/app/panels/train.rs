@@ -71,19 +71,20 @@ pub fn train_ui(
     });
 }
 
-/// After a run failed on a GPU: one click carries on on the CPU, from the last checkpoint when
-/// there is one.
+/// After a run failed on a GPU (or could not start on one): one click carries on on the CPU,
+/// from the last checkpoint when there is one.
 fn cpu_fallback_ui(
     ui: &mut egui::Ui,
     settings: &mut Settings,
     run: &RunView,
     actions: &mut Vec<UiAction>,
 ) {
+    // A run that trained on a GPU, or one that could not start on the GPU it was asked for.
     let failed_on_gpu = run.state == RunState::Failed
-        && run
-            .info
-            .as_ref()
-            .is_some_and(|info| info.device.kind != crate::device::AdapterKind::Cpu);
+        && match &run.info {
+            Some(info) => info.device.kind != crate::device::AdapterKind::Cpu,
+            None => settings.train.device == DeviceChoice::Gpu,
+        };
     if !failed_on_gpu {
         return;
     }

@@ -1,31 +1,45 @@
-//! File writes that never leave a half-written file behind.
+//! File writes that never leave a half-written file behind, and survive a power cut.
 
 use std::io::Write;
 use std::path::Path;
 
 use crate::error::{Error, Result};
 
-/// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so a crash
-/// or a full disk in the middle leaves either the old file or the new one, never a torn one.
+/// Writes `bytes` to `path` through a uniquely named temporary file in the same folder, flushed
+/// to disk and renamed into place; then the folder itself is flushed so the rename is durable.
+/// A crash, a kill or a full disk in the middle leaves either the old file or the new one, never
+/// a torn one, and no temporary file behind (tempfile removes it on any error).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| Error::io(path, std::io::Error::other("not a file path")))?;
-    let mut temporary_name = std::ffi::OsString::from(".");
-    temporary_name.push(file_name);
-    temporary_name.push(format!(".{}.tmp", std::process::id()));
-    let temporary = path.with_file_name(temporary_name);
+    let folder = parent_folder(path);
     let result = (|| {
-        let mut file = std::fs::File::create(&temporary)?;
+        let mut file = tempfile::Builder::new()
+            .prefix(".write-")
+            .suffix(".tmp")
+            .tempfile_in(folder)?;
         file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&temporary, path)
+        file.as_file().sync_all()?;
+        file.persist(path).map_err(|err| err.error)?;
+        sync_folder(folder)
     })();
-    result.map_err(|err| {
-        // Best effort: the temporary file is garbage either way.
-        let _ = std::fs::remove_file(&temporary);
-        Error::io(path, err)
-    })
+    result.map_err(|err| Error::io(path, err))
+}
+
+/// Flushes a folder's entries (a rename into it, a new file) to disk. Without it a power cut
+/// after a rename can bring back the old name on some filesystems. Platforms where a folder
+/// cannot be opened (Windows) keep their own guarantees.
+pub fn sync_folder(folder: &Path) -> std::io::Result<()> {
+    if cfg!(unix) {
+        std::fs::File::open(folder)?.sync_all()?;
+    }
+    Ok(())
+}
+
+/// The folder of `path` (the current one for a bare file name).
+fn parent_folder(path: &Path) -> &Path {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    }
 }
 
 #[cfg(test)]

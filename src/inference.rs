@@ -58,6 +58,40 @@ impl ModelSource {
             })
         }
     }
+
+    /// What identifies the weights this source names right now: the file they are read from
+    /// (a run's latest checkpoint moves as it trains) with its size and modification time. A
+    /// cached model is current while this stays equal; a resumed run, a re-exported folder or a
+    /// replaced file change it.
+    pub fn weights_stamp(&self) -> Result<WeightsStamp> {
+        let file = match self {
+            ModelSource::RunDir(dir) => checkpoint::latest(dir)?
+                .ok_or_else(|| Error::Checkpoint {
+                    path: dir.clone(),
+                    reason: "the run has no checkpoint yet (latest.json is missing)".into(),
+                })?
+                .join("generator.safetensors"),
+            ModelSource::Checkpoint(dir) => dir.join("generator.safetensors"),
+            ModelSource::Weights { path, .. } => path.clone(),
+        };
+        let metadata = std::fs::metadata(&file).map_err(|err| Error::io(&file, err))?;
+        Ok(WeightsStamp {
+            modified: metadata.modified().ok(),
+            len: metadata.len(),
+            file,
+        })
+    }
+}
+
+/// The identity of a weights file at one moment: see [`ModelSource::weights_stamp`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WeightsStamp {
+    /// The file the generator is read from.
+    pub file: PathBuf,
+    /// Its modification time, where the platform has one.
+    pub modified: Option<std::time::SystemTime>,
+    /// Its size in bytes.
+    pub len: u64,
 }
 
 /// How an image of any size meets the network.

@@ -16,6 +16,8 @@ pub enum UiAction {
         /// Resume `Settings::resume_dir` instead of starting fresh.
         resume: bool,
     },
+    /// Stop the run (also while it is still starting): the last checkpoint is written.
+    StopTraining,
     /// Open a native dialog.
     Pick(Purpose),
     /// Read the dataset folder again (path, direction or layout changed).

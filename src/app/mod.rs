@@ -35,7 +35,7 @@ use crate::bundled::DemoModel;
 use crate::data::DiscoverOptions;
 use crate::device::DeviceChoice;
 use crate::worker::{
-    Command, Event, TrainingRequest, TranslateInputs, TranslateRequest, WorkerHandle,
+    Command, Event, TrainingRequest, TranslateInputs, TranslateRequest, WorkerHandle, WorkerOptions,
 };
 
 /// Progress and previews repaint the window at most this often: on a software renderer a
@@ -69,13 +69,18 @@ pub fn run(device: Option<DeviceChoice>, frame_log: Option<PathBuf>) -> eframe::
                 settings.train.device = device;
             }
             let ctx = creation.egui_ctx.clone();
-            let worker = WorkerHandle::spawn(Box::new(move |urgent| {
-                if urgent {
-                    ctx.request_repaint();
-                } else {
-                    ctx.request_repaint_after(PROGRESS_REPAINT);
-                }
-            }))?;
+            let worker = WorkerHandle::spawn_with(
+                Arc::new(move |urgent| {
+                    if urgent {
+                        ctx.request_repaint();
+                    } else {
+                        ctx.request_repaint_after(PROGRESS_REPAINT);
+                    }
+                }),
+                WorkerOptions {
+                    background_priority: true,
+                },
+            )?;
             let ctx = creation.egui_ctx.clone();
             let wake: Arc<dyn Fn() + Send + Sync> = Arc::new(move || ctx.request_repaint());
             let mut app = StudioApp::new(settings, Box::new(worker), wake);
@@ -216,6 +221,7 @@ impl StudioApp {
     /// Takes worker events (on a time budget), background results and dropped files. Call once
     /// per frame before [`Self::ui`].
     pub fn pump(&mut self, ctx: &egui::Context) {
+        self.check_worker();
         let started = Instant::now();
         while started.elapsed() < EVENT_BUDGET {
             let Some(event) = self.worker.try_recv() else {
@@ -242,6 +248,32 @@ impl StudioApp {
             self.on_dropped(dropped);
         }
         self.apply_actions();
+    }
+
+    /// A worker thread that ended (a bug: every command's panic is caught) is said so and
+    /// replaced, and whatever waited on it is released: an active run becomes failed, pending
+    /// translations are dropped. The run's checkpoints on disk are untouched.
+    fn check_worker(&mut self) {
+        if self.worker.is_alive() {
+            return;
+        }
+        let message = match self.worker.restart() {
+            Ok(()) => "the worker stopped unexpectedly and was restarted; the run's last \
+                       checkpoint is kept (resume it from the Train tab)"
+                .to_string(),
+            Err(err) => format!("the worker stopped unexpectedly and could not restart: {err}"),
+        };
+        if self.run.state.is_active() {
+            self.run.state = RunState::Failed;
+            self.run.last_error = Some(message.clone());
+        }
+        self.translate.pending = None;
+        self.translate.folder_job = None;
+        self.sketch.in_flight = None;
+        self.sketch.dirty = false;
+        self.status.error = Some(message);
+        // The new worker looks for the device again.
+        self.device_asked = None;
     }
 
     /// Draws the window and applies what the user did.
@@ -352,12 +384,14 @@ impl StudioApp {
                 files,
                 millis,
             } => {
-                if self.translate.pending == Some(id) {
-                    self.translate.pending = None;
+                if self.translate.is_pending(id) {
                     let count = images.len();
-                    self.translate.set_outputs(images);
-                    self.translate.message =
-                        Some(Ok(format!("translated {count} image(s) in {millis} ms")));
+                    self.translate.message = Some(if self.translate.take_outputs(id, images) {
+                        Ok(format!("translated {count} image(s) in {millis} ms"))
+                    } else {
+                        Err("the images changed while they were translated; translate again".into())
+                    });
+                    self.translate.pending = None;
                 } else if self
                     .translate
                     .folder_job
@@ -408,7 +442,7 @@ impl StudioApp {
                 }
             }
             Event::TranslateFailed { id, message } => {
-                if self.translate.pending == Some(id)
+                if self.translate.is_pending(id)
                     || self.translate.folder_job.is_some_and(|job| job.0 == id)
                 {
                     self.translate.pending = None;
@@ -545,6 +579,13 @@ impl StudioApp {
         match action {
             UiAction::Send(command) => self.send(command),
             UiAction::StartTraining { resume } => self.start_training(resume),
+            UiAction::StopTraining => {
+                if self.worker.send(Command::Stop).is_ok() {
+                    self.run.state = RunState::Stopping;
+                } else {
+                    self.status.error = Some("the worker is not answering; try again".into());
+                }
+            }
             UiAction::Pick(purpose) => match purpose {
                 Purpose::WeightsFile(_) => {
                     self.background.pick_files(
@@ -583,7 +624,7 @@ impl StudioApp {
                 if let Some(id) = self
                     .request_translation(ModelTarget::Translate, TranslateInputs::Images(images))
                 {
-                    self.translate.pending = Some(id);
+                    self.translate.translation_sent(id);
                     self.translate.message = None;
                 }
             }
@@ -656,10 +697,14 @@ impl StudioApp {
             resume,
             device: self.settings.train.device,
         };
-        self.run.state = RunState::Starting;
-        self.run.last_error = None;
-        self.train.preview_index = None;
-        self.send(Command::StartTraining(Box::new(request)));
+        match self.worker.send(Command::StartTraining(Box::new(request))) {
+            Ok(()) => {
+                self.run.state = RunState::Starting;
+                self.run.last_error = None;
+                self.train.preview_index = None;
+            }
+            Err(message) => self.status.error = Some(format!("could not start: {message}")),
+        }
     }
 
     /// The state of this session's run, for model choices.

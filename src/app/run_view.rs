@@ -115,8 +115,14 @@ impl RunView {
             Event::RunStarted(mut info) => {
                 // The history lives on as the curves; `info` keeps the rest.
                 let history = std::mem::take(&mut info.history);
+                // A Stop pressed while the run was starting stays on show until it ends.
+                let state = if self.state == RunState::Stopping {
+                    RunState::Stopping
+                } else {
+                    RunState::Training
+                };
                 *self = RunView {
-                    state: RunState::Training,
+                    state,
                     losses: history
                         .losses
                         .iter()

@@ -9,6 +9,10 @@ pub trait WorkerPort {
     fn send(&self, command: Command) -> Result<(), String>;
     /// The next event, if one is waiting.
     fn try_recv(&self) -> Option<Event>;
+    /// Whether the worker is still there to answer.
+    fn is_alive(&self) -> bool;
+    /// Starts a fresh worker in place of one that ended; the error says why it could not.
+    fn restart(&mut self) -> Result<(), String>;
 }
 
 impl WorkerPort for WorkerHandle {
@@ -18,5 +22,13 @@ impl WorkerPort for WorkerHandle {
 
     fn try_recv(&self) -> Option<Event> {
         WorkerHandle::try_recv(self)
+    }
+
+    fn is_alive(&self) -> bool {
+        !self.is_finished()
+    }
+
+    fn restart(&mut self) -> Result<(), String> {
+        WorkerHandle::restart(self).map_err(|err| err.to_string())
     }
 }

@@ -66,7 +66,7 @@ pub fn bench_command(choice: DeviceChoice, args: &BenchArgs) -> anyhow::Result<(
         results.push(result);
     }
     if !args.json {
-        print!("{}", bench::format_table(&results));
+        outln!("{}", bench::format_table(&results).trim_end());
         let data_secs = bench::decode_augment_secs(options)?;
         outln!(
             "data: decode + augment of one 256 px JPEG pair (512×256 A|B, resize_and_crop + flip): {:.1} ms (median)",

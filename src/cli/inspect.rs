@@ -43,7 +43,7 @@ pub fn inspect_command(args: &InspectArgs) -> anyhow::Result<()> {
     };
     let dataset = discover(&args.path, &options)?;
     outln!("{}", args.path.display());
-    print!("{}", dataset.report);
+    outln!("{}", dataset.report.to_string().trim_end());
     Ok(())
 }
 

@@ -19,7 +19,8 @@ pub enum Preprocess {
     ResizeAndCrop,
     /// A random `size` × `size` crop of the original.
     Crop,
-    /// Resize to width `size`, keeping the aspect; height rounded to the U-Net's multiple.
+    /// Resize to width `load`, keeping the aspect (at least `size` high); sides rounded to the
+    /// U-Net's multiple.
     ScaleWidth,
     /// Resize to width `load`, keeping the aspect (at least `size` high), then a random crop.
     ScaleWidthAndCrop,
@@ -109,9 +110,16 @@ pub fn augment(image: &DynamicImage, config: &AugmentConfig, jitter: Jitter) -> 
         }
         Preprocess::Crop => image.clone(),
         Preprocess::ScaleWidth => {
+            // The reference's `__scale_width(img, load_size, crop_size)`: width `load_size`,
+            // height kept in proportion but at least `crop_size`; both then rounded to the
+            // U-Net's multiple (the reference leaves that to the user and fails otherwise).
             let multiple = config.size_multiple.max(1);
-            let target_height = round_to_multiple(size * height / width.max(1), multiple);
-            image.resize_exact(round_to_multiple(size, multiple), target_height, FILTER)
+            let target_height = (load * height / width.max(1)).max(size);
+            image.resize_exact(
+                round_to_multiple(load, multiple),
+                round_to_multiple(target_height, multiple),
+                FILTER,
+            )
         }
         Preprocess::ScaleWidthAndCrop => {
             let target_height = (load * height / width.max(1)).max(size);
@@ -235,10 +243,12 @@ pub fn fit_to_multiple(image: &DynamicImage, multiple: u32, mode: FitMode) -> Fi
     }
 }
 
-/// The crop offset for a fraction of the room left.
+/// The crop offset for a fraction (0..1) of the room left: each of the `room + 1` offsets is
+/// equally likely, as the reference's `random.randint(0, room)` draws them (rounding the
+/// fraction instead would make the two edges half as likely).
 fn offset(length: u32, size: u32, fraction: f64) -> u32 {
     let room = length.saturating_sub(size);
-    ((f64::from(room) * fraction).round() as u32).min(room)
+    ((f64::from(room + 1) * fraction).floor() as u32).min(room)
 }
 
 /// The nearest positive multiple of `multiple`.
@@ -268,7 +278,8 @@ mod tests {
         assert_eq!(size_of(Preprocess::ResizeAndCrop), (64, 64));
         assert_eq!(size_of(Preprocess::Crop), (64, 64));
         assert_eq!(size_of(Preprocess::ScaleWidthAndCrop), (64, 64));
-        assert_eq!(size_of(Preprocess::ScaleWidth), (64, 32)); // 64 · 200/300 = 42 -> 32
+        // load 72 wide -> 64; height 72 · 200/300 = 48 -> 64 (rounded to the multiple 32).
+        assert_eq!(size_of(Preprocess::ScaleWidth), (64, 64));
         assert_eq!(size_of(Preprocess::None), (288, 192));
         assert_eq!(
             AugmentConfig::new(Preprocess::ResizeAndCrop, 256, 256).load_size_px,
@@ -314,5 +325,30 @@ mod tests {
         assert_eq!(round_to_multiple(47, 32), 32);
         assert_eq!(round_to_multiple(48, 32), 64);
         assert_eq!(round_to_multiple(100, 1), 100);
+    }
+
+    #[test]
+    fn scale_width_uses_load_size_as_width() {
+        // The reference: width load_size (here 160), height in proportion but >= crop_size.
+        let config = AugmentConfig {
+            load_size_px: 160,
+            ..AugmentConfig::new(Preprocess::ScaleWidth, 64, 32)
+        };
+        let wide = augment(&gradient(400, 100), &config, Jitter::none());
+        assert_eq!((wide.width(), wide.height()), (160, 64)); // 160 · 100/400 = 40 -> at least 64
+        let tall = augment(&gradient(200, 400), &config, Jitter::none());
+        assert_eq!((tall.width(), tall.height()), (160, 320));
+    }
+
+    #[test]
+    fn random_crop_offsets_are_uniform_like_randint() {
+        // randint(0, 2) draws 0, 1 and 2 equally often; so must uniform fractions.
+        let mut counts = [0usize; 3];
+        for i in 0..3000 {
+            let fraction = (f64::from(i) + 0.5) / 3000.0;
+            counts[offset(34, 32, fraction) as usize] += 1;
+        }
+        assert_eq!(counts, [1000, 1000, 1000]);
+        assert_eq!(offset(32, 32, 0.99), 0);
     }
 }

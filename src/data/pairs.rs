@@ -734,8 +734,14 @@ fn match_keys(a: &[PathBuf], b: &[PathBuf], strip: impl Fn(usize) -> usize) -> N
 }
 
 /// Length of the suffix all stems share, starting at a separator (`_`, `-`, `.`, space), that
-/// leaves every stem non-empty; 0 if there is none.
+/// leaves every stem non-empty; 0 if there is none. A suffix is a side's constant tag
+/// (`_gtFine_labelIds`) only when at least two files share it and it holds a letter: a lone
+/// file's "suffix" is its own name (`IMG_0001` would become `IMG` and pair with `IMG_0002`), and
+/// digits are numbering, not a tag.
 fn separator_suffix_len(paths: &[PathBuf]) -> usize {
+    if paths.len() < 2 {
+        return 0;
+    }
     let stems: Vec<Vec<char>> = paths.iter().map(|p| stem(p).chars().collect()).collect();
     let Some(first) = stems.first() else {
         return 0;
@@ -754,7 +760,9 @@ fn separator_suffix_len(paths: &[PathBuf]) -> usize {
     let suffix = &first[first.len() - common..];
     let is_separator = |c: &char| matches!(c, '_' | '-' | '.' | ' ');
     match suffix.iter().position(is_separator) {
-        Some(start) if common - start < shortest => {
+        Some(start)
+            if common - start < shortest && suffix[start..].iter().any(|c| c.is_alphabetic()) =>
+        {
             // Byte length of the suffix, since keys are cut on the UTF-8 stem.
             suffix[start..].iter().map(|c| c.len_utf8()).sum()
         }
@@ -803,11 +811,26 @@ mod tests {
             m.pairs[0].1,
             PathBuf::from("i/aachen_000000_000019_leftImg8bit.png")
         );
-        // One file on each side still matches on the part before the suffix.
-        let m = match_by_name(&paths(&["x/cat_label.png"]), &paths(&["y/cat_photo.png"]));
-        assert_eq!(m.pairs.len(), 1);
         // Different names are never paired by position.
         let m = match_by_name(&paths(&["x/cat.png"]), &paths(&["y/dog.png"]));
         assert!(m.pairs.is_empty());
+    }
+
+    #[test]
+    fn name_matching_never_pairs_different_stems_of_single_files() {
+        // One file a side: its "suffix" is its own name, which explains nothing.
+        let m = match_by_name(&paths(&["A/IMG_0001.png"]), &paths(&["B/IMG_0002.png"]));
+        assert!(m.pairs.is_empty(), "{:?}", m.pairs);
+        let m = match_by_name(&paths(&["x/cat_label.png"]), &paths(&["y/cat_photo.png"]));
+        assert!(m.pairs.is_empty(), "{:?}", m.pairs);
+        // Numbering shared by two files is not a tag either.
+        let m = match_by_name(
+            &paths(&["A/IMG_0001.png", "A/DSC_0001.png"]),
+            &paths(&["B/IMG_0002.png", "B/DSC_0002.png"]),
+        );
+        assert!(m.pairs.is_empty(), "{:?}", m.pairs);
+        // Equal stems still pair, one file or many.
+        let m = match_by_name(&paths(&["A/IMG_0001.png"]), &paths(&["B/IMG_0001.jpg"]));
+        assert_eq!(m.pairs.len(), 1);
     }
 }

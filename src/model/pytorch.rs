@@ -206,25 +206,50 @@ fn state_dict(layers: Vec<(String, Layer<'_>)>) -> Result<Entries> {
 }
 
 /// The learned parameters (what an optimiser updates) under their state-dict keys.
-fn parameters(layers: Vec<(String, Layer<'_>)>) -> Vec<(String, ParamId)> {
-    let mut ids = Vec::new();
+fn parameters(layers: Vec<(String, Layer<'_>)>) -> Vec<LearnedParam> {
+    let mut learned = Vec::new();
+    let mut push =
+        |key: String, id: ParamId, len: usize| learned.push(LearnedParam { key, id, len });
     for (key, layer) in layers {
         match layer {
             Layer::Conv { weight, bias } => {
-                ids.push((format!("{key}.weight"), weight.id));
+                push(
+                    format!("{key}.weight"),
+                    weight.id,
+                    weight.shape().num_elements(),
+                );
                 if let Some(bias) = bias {
-                    ids.push((format!("{key}.bias"), bias.id));
+                    push(format!("{key}.bias"), bias.id, bias.shape().num_elements());
                 }
             }
             Layer::Norm(norm) => {
                 if let Some(batch) = &norm.batch {
-                    ids.push((format!("{key}.weight"), batch.gamma.id));
-                    ids.push((format!("{key}.bias"), batch.beta.id));
+                    push(
+                        format!("{key}.weight"),
+                        batch.gamma.id,
+                        batch.gamma.shape().num_elements(),
+                    );
+                    push(
+                        format!("{key}.bias"),
+                        batch.beta.id,
+                        batch.beta.shape().num_elements(),
+                    );
                 }
             }
         }
     }
-    ids
+    learned
+}
+
+/// A learned parameter: its key in the reference's state dict, burn's id, and its element count.
+#[derive(Clone, Debug)]
+pub struct LearnedParam {
+    /// The reference's key, e.g. `model.model.0.weight`.
+    pub key: String,
+    /// The parameter's id in burn's module.
+    pub id: ParamId,
+    /// Number of elements (what each Adam moment must hold).
+    pub len: usize,
 }
 
 /// The generator's weights under the reference's key names, in its state-dict order.
@@ -240,12 +265,12 @@ pub fn discriminator_state_dict(
 }
 
 /// The generator's learned parameters by key (for saving optimiser state by name).
-pub fn generator_parameters(generator: &UnetGenerator) -> Vec<(String, ParamId)> {
+pub fn generator_parameters(generator: &UnetGenerator) -> Vec<LearnedParam> {
     parameters(generator_layers(generator))
 }
 
 /// The discriminator's learned parameters by key.
-pub fn discriminator_parameters(discriminator: &PatchDiscriminator) -> Vec<(String, ParamId)> {
+pub fn discriminator_parameters(discriminator: &PatchDiscriminator) -> Vec<LearnedParam> {
     parameters(discriminator_layers(discriminator))
 }
 

@@ -23,7 +23,6 @@
 
 use std::path::{Path, PathBuf};
 
-use burn::module::ParamId;
 use burn::tensor::Device;
 use safetensors::Dtype;
 use serde::{Deserialize, Serialize};
@@ -35,8 +34,8 @@ use crate::config::RunConfig;
 use crate::error::{Error, Result};
 use crate::fs::write_atomic;
 use crate::model::pytorch::{
-    StateDict, discriminator_parameters, generator_parameters, load_discriminator, load_generator,
-    save_discriminator, save_generator,
+    LearnedParam, StateDict, discriminator_parameters, generator_parameters, load_discriminator,
+    load_generator, save_discriminator, save_generator,
 };
 
 /// Where a run stands; saved as `state.json`.
@@ -85,6 +84,8 @@ const DISCRIMINATOR: &str = "discriminator.safetensors";
 const OPTIMIZER: &str = "optimizer.safetensors";
 const STATE: &str = "state.json";
 const HISTORY: &str = "history.json";
+/// Checkpoint folders being written start with this; they are never read.
+const PARTIAL_PREFIX: &str = ".partial-";
 
 /// Writes `config.json` of a run.
 pub fn write_config(run_dir: &Path, config: &RunConfig) -> Result<()> {
@@ -147,14 +148,17 @@ pub fn save(
     };
     let dir = checkpoints.join(&name);
     if !dir.exists() {
-        let partial = checkpoints.join(format!(".partial-{name}-{}", std::process::id()));
-        let written = write_files(&partial, config, state, counters, history)
-            .and_then(|()| std::fs::rename(&partial, &dir).map_err(|err| Error::io(&dir, err)));
-        if let Err(err) = written {
-            // Best effort: the partial folder is garbage; the previous checkpoint is intact.
-            let _ = std::fs::remove_dir_all(&partial);
-            return Err(err);
-        }
+        // Written under a unique temporary name, removed again on any error (a full disk); a
+        // kill leaves it behind as `.partial-*`, which no reader looks at and `prune` deletes.
+        let partial = tempfile::Builder::new()
+            .prefix(PARTIAL_PREFIX)
+            .tempdir_in(&checkpoints)
+            .map_err(|err| Error::io(&checkpoints, err))?;
+        write_files(partial.path(), config, state, counters, history)?;
+        std::fs::rename(partial.path(), &dir).map_err(|err| Error::io(&dir, err))?;
+        // Renamed away: nothing is left for the guard to delete.
+        let _ = partial.keep();
+        crate::fs::sync_folder(&checkpoints).map_err(|err| Error::io(&checkpoints, err))?;
     }
     let relative = PathBuf::from(CHECKPOINTS).join(&name);
     let latest = Pointer {
@@ -192,7 +196,8 @@ fn write_files(
     write_json(&dir.join(STATE), counters)
 }
 
-/// Deletes `step_*` checkpoints that no pointer refers to (kept `epoch_*` ones stay).
+/// Deletes `step_*` checkpoints that no pointer refers to (kept `epoch_*` ones stay), and the
+/// partial folders of saves that were killed.
 fn prune(run_dir: &Path) -> Result<()> {
     let keep: Vec<PathBuf> = [latest(run_dir)?, best(run_dir)?]
         .into_iter()
@@ -202,8 +207,9 @@ fn prune(run_dir: &Path) -> Result<()> {
     let entries = std::fs::read_dir(&checkpoints).map_err(|err| Error::io(&checkpoints, err))?;
     for entry in entries.flatten() {
         let path = entry.path();
-        let is_step = entry.file_name().to_string_lossy().starts_with("step_");
-        if is_step && !keep.contains(&path) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let unreferenced_step = name.starts_with("step_") && !keep.contains(&path);
+        if unreferenced_step || name.starts_with(PARTIAL_PREFIX) {
             std::fs::remove_dir_all(&path).map_err(|err| Error::io(&path, err))?;
         }
     }
@@ -212,11 +218,11 @@ fn prune(run_dir: &Path) -> Result<()> {
 
 fn optimizer_entries(
     prefix: &str,
-    parameters: Vec<(String, ParamId)>,
+    parameters: Vec<LearnedParam>,
     adam: &Adam,
 ) -> Result<Vec<(String, Vec<f32>)>> {
     let mut entries = Vec::new();
-    for (key, id) in parameters {
+    for LearnedParam { key, id, .. } in parameters {
         if let Some((first, second)) = adam.moments(id)? {
             entries.push((format!("{prefix}.{key}.exp_avg"), first));
             entries.push((format!("{prefix}.{key}.exp_avg_sq"), second));
@@ -287,14 +293,29 @@ pub fn load(dir: &Path, config: &RunConfig, device: &Device) -> Result<Restored>
     let optimizer_path = dir.join(OPTIMIZER);
     let device = state.device.clone();
     let restore = |prefix: &str,
-                   parameters: Vec<(String, ParamId)>,
+                   parameters: Vec<LearnedParam>,
                    adam: &mut Adam,
                    moments: &mut StateDict| {
-        for (key, id) in parameters {
+        for LearnedParam { key, id, len } in parameters {
             let first = moments.take_values(&format!("{prefix}.{key}.exp_avg"));
             let second = moments.take_values(&format!("{prefix}.{key}.exp_avg_sq"));
             match (first, second) {
-                (Some(first), Some(second)) => adam.set_moments(id, first, second, &device),
+                (Some(first), Some(second)) => {
+                    // A moment of another length would make Adam's fused pass read past it
+                    // (or update a slice of the parameter): refuse it with the key.
+                    if first.len() != len || second.len() != len {
+                        return Err(Error::Checkpoint {
+                            path: optimizer_path.clone(),
+                            reason: format!(
+                                "the Adam moments of `{prefix}.{key}` hold {} and {} values, the \
+                                 parameter has {len}",
+                                first.len(),
+                                second.len()
+                            ),
+                        });
+                    }
+                    adam.set_moments(id, first, second, &device);
+                }
                 (None, None) => {}
                 _ => {
                     return Err(Error::Checkpoint {

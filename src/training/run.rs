@@ -69,13 +69,15 @@ pub struct Trainer {
 }
 
 impl Trainer {
-    /// Prepares a run (new or resumed): data, networks, loader, fixed samples; reports
-    /// [`Event::RunStarted`].
+    /// Prepares a run (new or resumed): data, networks, loader, fixed samples, the baseline
+    /// validation; reports [`Event::RunStarted`]. `None` when `should_stop` turned true before
+    /// the run was ready (it is asked between the slow parts).
     pub fn start(
         request: &TrainingRequest,
         device: &SelectedDevice,
         events: &EventSink,
-    ) -> Result<Self> {
+        should_stop: &dyn Fn() -> bool,
+    ) -> Result<Option<Self>> {
         let run_dir = request.run_dir.clone();
         let (config, restored) = if request.resume {
             // The run's own networks, data and losses; the request may lengthen the schedule,
@@ -105,6 +107,9 @@ impl Trainer {
         };
 
         let dataset = load_dataset(&config)?;
+        if should_stop() {
+            return Ok(None);
+        }
         let train_pairs = dataset.split(Split::Train);
         let sample_config = sample_config(&config, &dataset);
         let (state, counters, history) = match restored {
@@ -154,6 +159,9 @@ impl Trainer {
             events,
         );
         let validation = fixed_samples(&val_pairs, MAX_VALIDATION_PAIRS, &sample_config, events);
+        if should_stop() {
+            return Ok(None);
+        }
 
         events.send(Event::RunStarted(Box::new(RunInfo {
             run_dir: run_dir.clone(),
@@ -183,9 +191,12 @@ impl Trainer {
         };
         if trainer.counters.steps == 0 {
             // The untrained baseline: curves and the quality figure start from it.
-            trainer.validate(events)?;
+            trainer.validate(events, should_stop)?;
+            if should_stop() {
+                return Ok(None);
+            }
         }
-        Ok(trainer)
+        Ok(Some(trainer))
     }
 
     /// Steps done.
@@ -284,7 +295,7 @@ impl Trainer {
             self.preview(events)?;
         }
         if steps.is_multiple_of(intervals.validate_every_steps.max(1)) {
-            self.validate(events)?;
+            self.validate(events, &|| false)?;
         }
         if steps.is_multiple_of(intervals.checkpoint_every_steps.max(1)) {
             self.save(CheckpointKind::Latest, events)?;
@@ -393,12 +404,17 @@ impl Trainer {
         Ok(())
     }
 
-    fn validate(&mut self, events: &EventSink) -> Result<()> {
+    /// Scores the validation pairs and records the result; gives up without a record when
+    /// `should_stop` turns true.
+    fn validate(&mut self, events: &EventSink, should_stop: &dyn Fn() -> bool) -> Result<()> {
         if self.validation.is_empty() {
             return Ok(());
         }
         let mut all = Vec::with_capacity(self.validation.len());
         for fixed in &self.validation {
+            if should_stop() {
+                return Ok(());
+            }
             let sample = &fixed.sample;
             let generated = self.generate(sample)?;
             let channels = self.sample_config.output_channels;

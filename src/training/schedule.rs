@@ -20,7 +20,10 @@ pub enum LrPolicy {
         /// Factor of each decay.
         gamma: f64,
     },
-    /// Cosine annealing from the base rate to zero over `n_epochs` (the reference's `cosine`).
+    /// Cosine annealing from the base rate towards zero over the whole run
+    /// (`n_epochs + n_epochs_decay`). The reference sets `T_max = n_epochs`, so its rate reaches
+    /// zero after `n_epochs` and PyTorch's closed form climbs back up during the decay epochs;
+    /// here every epoch trains, and the last one at a small positive rate.
     Cosine,
 }
 
@@ -98,7 +101,7 @@ impl Schedule {
                 gamma,
             } => gamma.powi((epoch / every_epochs.max(1)) as i32),
             LrPolicy::Cosine => {
-                let t_max = self.n_epochs.max(1) as f64;
+                let t_max = self.total_epochs() as f64;
                 let position = (epoch as f64).min(t_max);
                 0.5 * (1.0 + (std::f64::consts::PI * position / t_max).cos())
             }
@@ -152,5 +155,28 @@ mod tests {
             ..Schedule::default()
         };
         assert_eq!(constant.learning_rate(3.0, 150), 3.0);
+    }
+
+    #[test]
+    fn cosine_schedule_trains_through_the_decay_epochs() {
+        // 10 + 10 epochs: the curve spans all 20, so no epoch runs at a learning rate of 0.
+        let cosine = Schedule {
+            n_epochs: 10,
+            n_epochs_decay: 10,
+            policy: LrPolicy::Cosine,
+        };
+        assert_eq!(cosine.total_epochs(), 20);
+        let rates: Vec<f64> = (0..20)
+            .map(|epoch| cosine.learning_rate(1.0, epoch))
+            .collect();
+        assert!(
+            (rates[10] - 0.5).abs() < 1e-12,
+            "half way at epoch 10: {}",
+            rates[10]
+        );
+        assert!(rates.iter().all(|&rate| rate > 0.0), "{rates:?}");
+        assert!(rates.windows(2).all(|pair| pair[1] < pair[0]), "{rates:?}");
+        let expected = 0.5 * (1.0 + (std::f64::consts::PI * 19.0 / 20.0).cos());
+        assert!((rates[19] - expected).abs() < 1e-12);
     }
 }

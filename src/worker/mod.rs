@@ -6,15 +6,17 @@ pub mod protocol;
 pub mod sink;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use crossbeam_channel::Receiver;
 
 use crate::device::{self, DeviceChoice};
-use crate::inference::{ModelSource, Translator};
+use crate::inference::{ModelSource, Translator, WeightsStamp};
 use crate::training::checkpoint::CheckpointKind;
 use crate::training::run::{StepOutcome, Trainer};
-pub use handle::WorkerHandle;
+pub use handle::{WorkerHandle, WorkerOptions};
 pub use protocol::{
     Command, DeviceReport, Event, Progress, RunInfo, TrainingRequest, TranslateInputs,
     TranslateRequest, Triplet,
@@ -32,18 +34,46 @@ struct Worker {
     sink: EventSink,
     trainer: Option<Trainer>,
     paused: bool,
+    /// Raised by the handle when it sends Stop or Shutdown, so a run still starting (discovery,
+    /// fixed samples, the baseline validation) gives up without waiting for the command.
+    stop_requested: Arc<AtomicBool>,
+    /// A start was given up for a Stop; that Stop command, when it arrives, is not an error.
+    start_abandoned: bool,
+    /// Where training work runs: a pool of lowest-priority threads when the app asked for one
+    /// (translations keep the UI's priority), else the global pool.
+    training_pool: Option<rayon::ThreadPool>,
     /// The last translator loaded from a file, reused while requests name the same source and
-    /// device.
-    translator: Option<(ModelSource, DeviceChoice, Translator)>,
+    /// device and its weights file is unchanged.
+    translator: Option<CachedTranslator>,
 }
 
-/// The worker thread's loop: commands first, then one training step when a run is going.
-pub(crate) fn run(commands: &Receiver<Command>, sink: EventSink) {
-    lower_compute_priority();
+/// A translator loaded from a file, with what it was loaded from.
+struct CachedTranslator {
+    source: ModelSource,
+    device: DeviceChoice,
+    stamp: WeightsStamp,
+    translator: Translator,
+}
+
+/// The worker thread's loop: commands first (a translation waiting runs before the next
+/// training step), then one training step when a run is going.
+pub(crate) fn run(
+    commands: &Receiver<Command>,
+    sink: EventSink,
+    stop_requested: Arc<AtomicBool>,
+    options: WorkerOptions,
+) {
+    let training_pool = options
+        .background_priority
+        .then(low_priority_pool)
+        .flatten();
     let mut worker = Worker {
         sink,
         trainer: None,
         paused: false,
+        stop_requested,
+        start_abandoned: false,
+        training_pool,
         translator: None,
     };
     loop {
@@ -56,7 +86,7 @@ pub(crate) fn run(commands: &Receiver<Command>, sink: EventSink) {
             commands.try_recv().ok()
         };
         if let Some(command) = command {
-            if let Flow::Exit = worker.handle(command) {
+            if let Flow::Exit = worker.handle_guarded(command) {
                 return;
             }
             continue;
@@ -66,6 +96,63 @@ pub(crate) fn run(commands: &Receiver<Command>, sink: EventSink) {
 }
 
 impl Worker {
+    /// Handles a command; a panic inside (a bug, a failing device) ends the run it concerns
+    /// with the message instead of the worker thread, and the worker goes on.
+    fn handle_guarded(&mut self, command: Command) -> Flow {
+        let name = command_name(&command);
+        let translate_id = match &command {
+            Command::Translate(request) => Some((request.id, request.device)),
+            _ => None,
+        };
+        match catch_unwind(AssertUnwindSafe(|| self.handle(command))) {
+            Ok(flow) => flow,
+            Err(panic) => {
+                let reason = panic_message(panic.as_ref());
+                if let Some((id, choice)) = translate_id {
+                    // The cached model may be what failed: load it again next time.
+                    self.translator = None;
+                    self.sink.send(Event::TranslateFailed {
+                        id,
+                        message: format!(
+                            "translation failed: internal error ({reason}){}",
+                            device_hint(choice)
+                        ),
+                    });
+                    return Flow::Continue;
+                }
+                let run_dir = self.trainer.as_ref().map(|t| t.run_dir().to_path_buf());
+                if name == "Shutdown" {
+                    return Flow::Exit;
+                }
+                // The run's state may be half-updated: it ends; its checkpoints on disk stay.
+                self.trainer = None;
+                self.paused = false;
+                self.sink.send(Event::Failed {
+                    message: match run_dir {
+                        Some(dir) => format!(
+                            "{name} failed: internal error ({reason}); the run ended, its last \
+                             good checkpoint is kept in {}",
+                            dir.display()
+                        ),
+                        None => format!("{name} failed: internal error ({reason})"),
+                    },
+                });
+                Flow::Continue
+            }
+        }
+    }
+
+    /// Runs training work on the training pool (or the current one).
+    fn on_training_pool<T: Send>(
+        pool: Option<&rayon::ThreadPool>,
+        work: impl FnOnce() -> T + Send,
+    ) -> T {
+        match pool {
+            Some(pool) => pool.install(work),
+            None => work(),
+        }
+    }
+
     fn handle(&mut self, command: Command) -> Flow {
         let name = command_name(&command);
         let reject = |sink: &EventSink, reason: &str| {
@@ -101,15 +188,20 @@ impl Worker {
                 _ => reject(&self.sink, "no run is paused"),
             },
             Command::Stop => {
+                self.stop_requested.store(false, Ordering::SeqCst);
                 if self.trainer.is_some() {
                     self.end_run(true);
-                } else {
+                } else if !std::mem::take(&mut self.start_abandoned) {
                     reject(&self.sink, "no run to stop");
                 }
             }
             Command::SaveCheckpoint => match self.trainer.as_mut() {
                 Some(trainer) => {
-                    if let Err(err) = trainer.save(CheckpointKind::Latest, &self.sink) {
+                    let sink = &self.sink;
+                    let saved = Self::on_training_pool(self.training_pool.as_ref(), || {
+                        trainer.save(CheckpointKind::Latest, sink)
+                    });
+                    if let Err(err) = saved {
                         self.sink.send(Event::Failed {
                             message: format!("saving the checkpoint: {err}"),
                         });
@@ -117,21 +209,7 @@ impl Worker {
                 }
                 None => reject(&self.sink, "no run to save"),
             },
-            Command::Translate(request) => {
-                let outcome = catch_unwind(AssertUnwindSafe(|| self.translate(&request)));
-                if let Err(panic) = outcome {
-                    // The cached model may be what failed: load it again next time.
-                    self.translator = None;
-                    self.sink.send(Event::TranslateFailed {
-                        id: request.id,
-                        message: format!(
-                            "translation failed: the compute device failed ({}){}",
-                            panic_message(panic.as_ref()),
-                            device_hint(request.device)
-                        ),
-                    });
-                }
-            }
+            Command::Translate(request) => self.translate(&request),
             Command::SelectDevice(choice) => {
                 let outcome = device::select(choice)
                     .map(|selected| DeviceReport {
@@ -151,14 +229,26 @@ impl Worker {
 
     fn start(&mut self, request: &TrainingRequest) {
         let sink = &self.sink;
+        let stop = &*self.stop_requested;
+        let should_stop = || stop.load(Ordering::SeqCst);
         let started = catch_unwind(AssertUnwindSafe(|| {
-            device::select(request.device)
-                .and_then(|selected| Trainer::start(request, &selected, sink))
+            Self::on_training_pool(self.training_pool.as_ref(), || {
+                device::select(request.device)
+                    .and_then(|selected| Trainer::start(request, &selected, sink, &should_stop))
+            })
         }));
         match started {
-            Ok(Ok(trainer)) => {
+            Ok(Ok(Some(trainer))) => {
                 self.trainer = Some(trainer);
                 self.paused = false;
+            }
+            Ok(Ok(None)) => {
+                // Stopped while starting: nothing trained, nothing to save.
+                self.start_abandoned = true;
+                self.sink.send(Event::Finished {
+                    step: 0,
+                    stopped: true,
+                });
             }
             Ok(Err(err)) => {
                 self.sink.send(Event::Failed {
@@ -183,7 +273,11 @@ impl Worker {
         };
         // A device that is lost, out of memory or failing panics inside burn: the run ends with
         // the message, and the checkpoints already on disk (the last good one) stay as they are.
-        let outcome = catch_unwind(AssertUnwindSafe(|| trainer.step(&self.sink)));
+        let sink = &self.sink;
+        let pool = self.training_pool.as_ref();
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            Self::on_training_pool(pool, || trainer.step(sink))
+        }));
         let outcome = match outcome {
             Ok(outcome) => outcome,
             Err(panic) => {
@@ -226,7 +320,11 @@ impl Worker {
     /// Saves and ends the run, if any.
     fn end_run(&mut self, stopped: bool) {
         if let Some(mut trainer) = self.trainer.take() {
-            if let Err(err) = trainer.save(CheckpointKind::Latest, &self.sink) {
+            let sink = &self.sink;
+            let saved = Self::on_training_pool(self.training_pool.as_ref(), || {
+                trainer.save(CheckpointKind::Latest, sink)
+            });
+            if let Err(err) = saved {
                 self.sink.send(Event::Failed {
                     message: format!("saving the checkpoint on stop: {err}"),
                 });
@@ -241,9 +339,9 @@ impl Worker {
 
     fn translate(&mut self, request: &TranslateRequest) {
         let started = Instant::now();
-        let translator = match &request.model {
+        let loaded = match &request.model {
             None => match &self.trainer {
-                Some(trainer) => trainer.translator(),
+                Some(trainer) => Loaded::Training(trainer.translator()),
                 None => {
                     self.sink.send(Event::TranslateFailed {
                         id: request.id,
@@ -252,77 +350,90 @@ impl Worker {
                     return;
                 }
             },
-            Some(source) => {
-                let cached = matches!(&self.translator,
-                    Some((cached, choice, _)) if cached == source && *choice == request.device);
-                if !cached {
-                    let loaded = device::select(request.device)
-                        .and_then(|selected| Translator::load(source, &selected.device));
-                    match loaded {
-                        Ok(translator) => {
-                            self.translator = Some((source.clone(), request.device, translator));
-                        }
-                        Err(err) => {
-                            self.sink.send(Event::TranslateFailed {
-                                id: request.id,
-                                message: format!("could not load the model: {err}"),
-                            });
-                            return;
-                        }
-                    }
+            Some(source) => match self.cached_translator(source, request.device) {
+                Ok(cached) => Loaded::FromFile(cached),
+                Err(err) => {
+                    self.sink.send(Event::TranslateFailed {
+                        id: request.id,
+                        message: format!("could not load the model: {err}"),
+                    });
+                    return;
                 }
-                match self.translator.take() {
-                    Some((_, _, translator)) => translator,
-                    None => return,
-                }
-            }
+            },
         };
-        let (images, files) = match &request.inputs {
-            TranslateInputs::Images(images) => {
-                let mut outputs = Vec::with_capacity(images.len());
-                for image in images {
-                    match translator.translate(image, &request.options) {
-                        Ok(output) => outputs.push(output),
-                        Err(err) => {
-                            self.sink.send(Event::TranslateFailed {
-                                id: request.id,
-                                message: format!("translation failed: {err}"),
-                            });
-                            self.keep_translator(request, translator);
-                            return;
-                        }
-                    }
-                }
-                (outputs, Vec::new())
-            }
-            TranslateInputs::Files { paths, output_dir } => {
-                let inputs = match crate::data::decode::image_files(paths) {
-                    Ok(inputs) => inputs,
-                    Err(err) => {
-                        self.sink.send(Event::TranslateFailed {
-                            id: request.id,
-                            message: format!("translation failed: {err}"),
-                        });
-                        self.keep_translator(request, translator);
-                        return;
-                    }
-                };
-                let files = translate_files(&translator, request, &inputs, output_dir, &self.sink);
-                (Vec::new(), files)
-            }
+        let translator = loaded.translator();
+        let outcome = match &request.inputs {
+            TranslateInputs::Images(images) => images
+                .iter()
+                .map(|image| translator.translate(image, &request.options))
+                .collect::<crate::Result<Vec<_>>>()
+                .map(|images| (images, Vec::new())),
+            TranslateInputs::Files { paths, output_dir } => crate::data::decode::image_files(paths)
+                .map(|inputs| {
+                    let files =
+                        translate_files(translator, request, &inputs, output_dir, &self.sink);
+                    (Vec::new(), files)
+                }),
         };
-        self.keep_translator(request, translator);
-        self.sink.send(Event::Translated {
-            id: request.id,
-            images,
-            files,
-            millis: started.elapsed().as_millis() as u64,
-        });
+        self.keep_translator(loaded);
+        match outcome {
+            Ok((images, files)) => self.sink.send(Event::Translated {
+                id: request.id,
+                images,
+                files,
+                millis: started.elapsed().as_millis() as u64,
+            }),
+            Err(err) => self.sink.send(Event::TranslateFailed {
+                id: request.id,
+                message: format!("translation failed: {err}"),
+            }),
+        };
     }
 
-    fn keep_translator(&mut self, request: &TranslateRequest, translator: Translator) {
-        if let Some(source) = &request.model {
-            self.translator = Some((source.clone(), request.device, translator));
+    /// The translator of `source` on `device`: the cached one while its weights file is
+    /// unchanged, else loaded again (the cache is taken; [`Self::keep_translator`] puts it back).
+    fn cached_translator(
+        &mut self,
+        source: &ModelSource,
+        device: DeviceChoice,
+    ) -> crate::Result<CachedTranslator> {
+        let stamp = source.weights_stamp()?;
+        if let Some(cached) = self.translator.take()
+            && cached.source == *source
+            && cached.device == device
+            && cached.stamp == stamp
+        {
+            return Ok(cached);
+        }
+        let selected = device::select(device)?;
+        Ok(CachedTranslator {
+            translator: Translator::load(source, &selected.device)?,
+            source: source.clone(),
+            device,
+            stamp,
+        })
+    }
+
+    /// Puts a translator loaded from a file back in the cache (the training run's is not kept).
+    fn keep_translator(&mut self, translator: Loaded) {
+        if let Loaded::FromFile(cached) = translator {
+            self.translator = Some(cached);
+        }
+    }
+}
+
+/// The translator a request runs with: a snapshot of the run in training, or one loaded from
+/// a file (kept for the next request).
+enum Loaded {
+    Training(Translator),
+    FromFile(CachedTranslator),
+}
+
+impl Loaded {
+    fn translator(&self) -> &Translator {
+        match self {
+            Loaded::Training(translator) => translator,
+            Loaded::FromFile(cached) => &cached.translator,
         }
     }
 }
@@ -411,19 +522,28 @@ fn command_name(command: &Command) -> &'static str {
     }
 }
 
-/// Training and translation run below the UI: this thread and the threads of the compute pool
-/// (rayon's, which burn's CPU backend and our kernels use) get the lowest priority (nice 19 on
-/// Linux). On a busy CPU the window then keeps its frame rate, and training loses nothing when
-/// nothing else wants the CPU. Failure (a platform without the call) only costs
-/// responsiveness, so it is logged, not reported.
-fn lower_compute_priority() {
-    let lower = || {
-        if let Err(err) =
-            thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min)
-        {
-            log::debug!("could not lower the priority of a compute thread: {err:?}");
+/// The pool training runs on when the app asks for background priority: the threads of a
+/// dedicated rayon pool get the lowest priority (nice 19 on Linux), so on a busy CPU the window
+/// keeps its frame rate and a translation (on the global pool, at the UI's priority) runs ahead
+/// of training work; training loses nothing when nothing else wants the CPU. Without the pool
+/// (the CLI) training runs at the caller's priority. Failure to build the pool or to lower a
+/// thread only costs responsiveness, so it is logged, not reported.
+fn low_priority_pool() -> Option<rayon::ThreadPool> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .thread_name(|index| format!("train-{index}"))
+        .start_handler(|_| {
+            if let Err(err) =
+                thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min)
+            {
+                log::debug!("could not lower the priority of a training thread: {err:?}");
+            }
+        })
+        .build();
+    match pool {
+        Ok(pool) => Some(pool),
+        Err(err) => {
+            log::warn!("no low-priority training pool, training at normal priority: {err}");
+            None
         }
-    };
-    lower();
-    rayon::broadcast(|_| lower());
+    }
 }

@@ -8,7 +8,7 @@ use super::protocol::Event;
 /// Wakes whoever receives events, told whether the event is urgent (a lifecycle event or a
 /// translation result) or a progress report that may wait a little: the GUI repaints at once
 /// for the first and coalesces the second; the CLI does nothing.
-pub type Wake = Box<dyn Fn(bool) + Send>;
+pub type Wake = std::sync::Arc<dyn Fn(bool) + Send + Sync>;
 
 /// Sends events to the GUI or the CLI.
 pub struct EventSink {

@@ -16,4 +16,5 @@ mod parity_checks;
 mod pytorch;
 mod training;
 mod ui;
+mod ui_seams;
 mod util;

@@ -5,8 +5,8 @@ use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 use pix2pix_studio::config::TrainingConfig;
 use pix2pix_studio::model::pytorch::{
-    StateDict, discriminator_parameters, discriminator_state_dict, generator_parameters,
-    generator_state_dict, load_discriminator, load_generator,
+    LearnedParam, StateDict, discriminator_parameters, discriminator_state_dict,
+    generator_parameters, generator_state_dict, load_discriminator, load_generator,
 };
 use pix2pix_studio::model::{
     Dropout, NormMode, PatchDiscriminator, PatchDiscriminatorConfig, UnetGenerator,
@@ -273,7 +273,7 @@ pub fn check_five_steps(device: &Device) {
     for (parameters, adam, file) in moments {
         let reference = StateDict::read(&dir.join(file)).unwrap();
         assert_eq!(adam.steps(), steps as u64);
-        for (key, id) in parameters {
+        for LearnedParam { key, id, .. } in parameters {
             let (first, second) = adam
                 .moments(id)
                 .unwrap()

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender};
@@ -21,35 +22,58 @@ use pix2pix_studio::worker::{
 
 use crate::util::temp_dir;
 
-/// The worker's two channel ends, as the app sees them.
+/// The worker's two channel ends, as the app sees them, and whether its thread is alive.
 struct FakeWorker {
     commands: Sender<Command>,
     events: Receiver<Event>,
+    alive: Arc<AtomicBool>,
+    busy: Arc<AtomicBool>,
+    restarts: Arc<AtomicUsize>,
 }
 
 impl WorkerPort for FakeWorker {
     fn send(&self, command: Command) -> Result<(), String> {
+        if !self.alive.load(Ordering::SeqCst) {
+            return Err("the worker has stopped".into());
+        }
+        if self.busy.load(Ordering::SeqCst) {
+            return Err("the worker is busy; try again".into());
+        }
         self.commands.send(command).map_err(|err| err.to_string())
     }
 
     fn try_recv(&self) -> Option<Event> {
         self.events.try_recv().ok()
     }
+
+    fn is_alive(&self) -> bool {
+        self.alive.load(Ordering::SeqCst)
+    }
+
+    fn restart(&mut self) -> Result<(), String> {
+        self.restarts.fetch_add(1, Ordering::SeqCst);
+        self.alive.store(true, Ordering::SeqCst);
+        Ok(())
+    }
 }
 
-/// The test's ends: commands the app sent, events to inject.
-struct Fake {
-    commands: Receiver<Command>,
-    events: Sender<Event>,
+/// The test's ends: commands the app sent, events to inject, the worker's life.
+pub(crate) struct Fake {
+    pub(crate) commands: Receiver<Command>,
+    pub(crate) events: Sender<Event>,
+    pub(crate) alive: Arc<AtomicBool>,
+    /// Commands are refused as by a full channel.
+    pub(crate) busy: Arc<AtomicBool>,
+    pub(crate) restarts: Arc<AtomicUsize>,
 }
 
 impl Fake {
-    fn sent(&self) -> Vec<Command> {
+    pub(crate) fn sent(&self) -> Vec<Command> {
         self.commands.try_iter().collect()
     }
 }
 
-fn settings(test: &str) -> Settings {
+pub(crate) fn settings(test: &str) -> Settings {
     let dir = temp_dir(test);
     Settings {
         dataset_dir: "sample_pairs/sketches".into(),
@@ -59,10 +83,19 @@ fn settings(test: &str) -> Settings {
     }
 }
 
-fn harness(settings: Settings) -> (Harness<'static, StudioApp>, Fake) {
+pub(crate) fn harness(settings: Settings) -> (Harness<'static, StudioApp>, Fake) {
     let (commands, command_receiver) = crossbeam_channel::bounded(64);
     let (event_sender, events) = crossbeam_channel::bounded(64);
-    let worker = FakeWorker { commands, events };
+    let alive = Arc::new(AtomicBool::new(true));
+    let busy = Arc::new(AtomicBool::new(false));
+    let restarts = Arc::new(AtomicUsize::new(0));
+    let worker = FakeWorker {
+        commands,
+        events,
+        alive: Arc::clone(&alive),
+        busy: Arc::clone(&busy),
+        restarts: Arc::clone(&restarts),
+    };
     let device = settings.train.device;
     let app = StudioApp::new(settings, Box::new(worker), Arc::new(|| {}));
     assert_eq!(
@@ -82,12 +115,15 @@ fn harness(settings: Settings) -> (Harness<'static, StudioApp>, Fake) {
     let fake = Fake {
         commands: command_receiver,
         events: event_sender,
+        alive,
+        busy,
+        restarts,
     };
     (harness, fake)
 }
 
 /// Steps frames until `done` holds (background threads need real time), at most ~10 s.
-fn step_until(
+pub(crate) fn step_until(
     harness: &mut Harness<'static, StudioApp>,
     mut done: impl FnMut(&Harness<'static, StudioApp>) -> bool,
 ) {
@@ -101,15 +137,15 @@ fn step_until(
     panic!("the condition was not met in time");
 }
 
-fn has_label(harness: &Harness<'static, StudioApp>, text: &str) -> bool {
+pub(crate) fn has_label(harness: &Harness<'static, StudioApp>, text: &str) -> bool {
     harness.query_all_by_label_contains(text).next().is_some()
 }
 
-fn disabled(harness: &Harness<'static, StudioApp>, label: &str) -> bool {
+pub(crate) fn disabled(harness: &Harness<'static, StudioApp>, label: &str) -> bool {
     harness.get_by_label(label).accesskit_node().is_disabled()
 }
 
-fn run_info(steps_per_epoch: usize, total_steps: u64) -> RunInfo {
+pub(crate) fn run_info(steps_per_epoch: usize, total_steps: u64) -> RunInfo {
     let settings = settings("ui_run_info");
     let config = settings.train.run_config(
         &PathBuf::from("sample_pairs/sketches"),

@@ -165,11 +165,14 @@ fn controls_ui(
             RunState::Training | RunState::Paused | RunState::CompilingKernels
         );
         if ui
-            .add_enabled(running, egui::Button::new("Stop"))
-            .on_hover_text("Save a checkpoint and end the run")
+            .add_enabled(
+                running || run.state == RunState::Starting,
+                egui::Button::new("Stop"),
+            )
+            .on_hover_text("Save a checkpoint and end the run (or give up a start)")
             .clicked()
         {
-            actions.push(UiAction::Send(Command::Stop));
+            actions.push(UiAction::StopTraining);
         }
         if ui
             .add_enabled(running, egui::Button::new("Save now"))

@@ -32,7 +32,7 @@ pub struct TranslateView {
     /// Files that could not be loaded.
     pub load_errors: Vec<String>,
     /// The request in flight for the loaded images.
-    pub pending: Option<u64>,
+    pub pending: Option<PendingTranslation>,
     /// A folder job in flight: request, done, total.
     pub folder_job: Option<(u64, usize, usize)>,
     /// The last result or error, for this tab.
@@ -42,9 +42,40 @@ pub struct TranslateView {
     textures: TextureCache,
 }
 
+/// A translation of the loaded images in flight: its request id and the inputs it was made
+/// from, so its outputs never land on other images.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PendingTranslation {
+    /// The request.
+    pub id: u64,
+    /// The paths of the images sent, in order.
+    pub inputs: Vec<PathBuf>,
+}
+
 impl TranslateView {
-    /// Replaces the images (results are cleared).
+    /// Records a request for the images loaded now.
+    pub fn translation_sent(&mut self, id: u64) {
+        self.pending = Some(PendingTranslation {
+            id,
+            inputs: self.input_paths(),
+        });
+    }
+
+    /// Whether `id` is the request in flight for these images.
+    pub fn is_pending(&self, id: u64) -> bool {
+        self.pending
+            .as_ref()
+            .is_some_and(|pending| pending.id == id)
+    }
+
+    fn input_paths(&self) -> Vec<PathBuf> {
+        self.items.iter().map(|item| item.path.clone()).collect()
+    }
+
+    /// Replaces the images (results are cleared). A translation still in flight is superseded:
+    /// its outputs belong to the old images and will be dropped when they arrive.
     pub fn set_inputs(&mut self, images: Vec<(PathBuf, Result<DynamicImage, String>)>) {
+        self.pending = None;
         self.items.clear();
         self.load_errors.clear();
         for (path, image) in images {
@@ -60,12 +91,27 @@ impl TranslateView {
         self.revision += 1;
     }
 
-    /// Takes the outputs of the pending request, in order.
-    pub fn set_outputs(&mut self, outputs: Vec<DynamicImage>) {
-        for (item, output) in self.items.iter_mut().zip(outputs) {
-            item.output = Some(output);
+    /// Takes the outputs of request `id`, in order, if it is the one in flight for the images
+    /// loaded now; returns whether they were taken.
+    pub fn take_outputs(&mut self, id: u64, outputs: Vec<DynamicImage>) -> bool {
+        let current = self.input_paths();
+        match self.pending.take() {
+            Some(pending)
+                if pending.id == id
+                    && pending.inputs == current
+                    && outputs.len() == current.len() =>
+            {
+                for (item, output) in self.items.iter_mut().zip(outputs) {
+                    item.output = Some(output);
+                }
+                self.revision += 1;
+                true
+            }
+            other => {
+                self.pending = other;
+                false
+            }
         }
-        self.revision += 1;
     }
 
     /// The results, named `<stem>_translated.png`.

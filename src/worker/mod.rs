@@ -63,19 +63,7 @@ pub(crate) fn run(
     stop_requested: Arc<AtomicBool>,
     options: WorkerOptions,
 ) {
-    let training_pool = options
-        .background_priority
-        .then(low_priority_pool)
-        .flatten();
-    let mut worker = Worker {
-        sink,
-        trainer: None,
-        paused: false,
-        stop_requested,
-        start_abandoned: false,
-        training_pool,
-        translator: None,
-    };
+    let mut worker = Worker::new(sink, stop_requested, options);
     loop {
         let command = if worker.trainer.is_none() || worker.paused {
             match commands.recv() {
@@ -86,7 +74,7 @@ pub(crate) fn run(
             commands.try_recv().ok()
         };
         if let Some(command) = command {
-            if let Flow::Exit = worker.handle_guarded(command) {
+            if let Flow::Exit = worker.handle_guarded(command, Worker::handle) {
                 return;
             }
             continue;
@@ -96,15 +84,34 @@ pub(crate) fn run(
 }
 
 impl Worker {
-    /// Handles a command; a panic inside (a bug, a failing device) ends the run it concerns
-    /// with the message instead of the worker thread, and the worker goes on.
-    fn handle_guarded(&mut self, command: Command) -> Flow {
+    fn new(sink: EventSink, stop_requested: Arc<AtomicBool>, options: WorkerOptions) -> Self {
+        Self {
+            sink,
+            trainer: None,
+            paused: false,
+            stop_requested,
+            start_abandoned: false,
+            training_pool: options
+                .background_priority
+                .then(low_priority_pool)
+                .flatten(),
+            translator: None,
+        }
+    }
+
+    /// Handles a command with `handle`; a panic inside (a bug, a failing device) ends the run
+    /// it concerns with the message instead of the worker thread, and the worker goes on.
+    fn handle_guarded(
+        &mut self,
+        command: Command,
+        handle: impl FnOnce(&mut Self, Command) -> Flow,
+    ) -> Flow {
         let name = command_name(&command);
         let translate_id = match &command {
             Command::Translate(request) => Some((request.id, request.device)),
             _ => None,
         };
-        match catch_unwind(AssertUnwindSafe(|| self.handle(command))) {
+        match catch_unwind(AssertUnwindSafe(|| handle(self, command))) {
             Ok(flow) => flow,
             Err(panic) => {
                 let reason = panic_message(panic.as_ref());
@@ -545,5 +552,59 @@ fn low_priority_pool() -> Option<rayon::ThreadPool> {
             log::warn!("no low-priority training pool, training at normal priority: {err}");
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inference::TranslateOptions;
+
+    fn worker() -> (Worker, crossbeam_channel::Receiver<Event>) {
+        let (sender, events) = crossbeam_channel::bounded(16);
+        let sink = EventSink::new(sender, Arc::new(|_| {}));
+        let worker = Worker::new(sink, Arc::default(), WorkerOptions::default());
+        (worker, events)
+    }
+
+    fn panics(_: &mut Worker, _: Command) -> Flow {
+        panic!("boom")
+    }
+
+    #[test]
+    fn a_panic_in_a_command_becomes_its_failure_and_the_worker_goes_on() {
+        let (mut worker, events) = worker();
+        let request = TranslateRequest {
+            id: 7,
+            model: None,
+            inputs: TranslateInputs::Images(Vec::new()),
+            options: TranslateOptions::default(),
+            device: DeviceChoice::Cpu,
+        };
+        let flow = worker.handle_guarded(Command::Translate(Box::new(request)), panics);
+        assert!(matches!(flow, Flow::Continue));
+        match events.try_recv() {
+            Ok(Event::TranslateFailed { id: 7, message }) => {
+                assert!(message.contains("boom"), "{message}");
+            }
+            other => panic!("expected TranslateFailed, got {other:?}"),
+        }
+        let flow = worker.handle_guarded(Command::SaveCheckpoint, panics);
+        assert!(matches!(flow, Flow::Continue));
+        match events.try_recv() {
+            Ok(Event::Failed { message }) => {
+                assert!(
+                    message.contains("SaveCheckpoint") && message.contains("boom"),
+                    "{message}"
+                );
+            }
+            other => panic!("expected Failed, got {other:?}"),
+        }
+        // The worker still answers.
+        assert!(matches!(
+            worker.handle_guarded(Command::Stop, Worker::handle),
+            Flow::Continue
+        ));
+        assert!(matches!(events.try_recv(), Ok(Event::Rejected { .. })));
     }
 }

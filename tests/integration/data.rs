@@ -507,14 +507,18 @@ fn the_loader_batches_shuffles_reproducibly_and_skips_broken_pairs() {
     );
 }
 
+/// The real datasets next to the repository (never copied into it: their licences are for
+/// local testing). Absent on a developer's clone, the test says it skipped; under CI
+/// (`CI=true`), which always has them, their absence fails the test.
 fn shared_datasets() -> Option<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets");
     if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("skipped: {} is absent", dir.display());
-        None
+        return Some(dir);
     }
+    let in_ci = std::env::var("CI").is_ok_and(|value| !value.is_empty() && value != "false");
+    assert!(!in_ci, "CI=true but {} is missing", dir.display());
+    eprintln!("skipped: {} is absent", dir.display());
+    None
 }
 
 #[test]

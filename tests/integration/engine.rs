@@ -19,9 +19,9 @@ use pix2pix_studio::worker::{
     Command, Event, TrainingRequest, TranslateInputs, TranslateRequest, WorkerHandle,
 };
 
-use crate::util::{have_parity, parity_dir, sketches, temp_dir, tiny_run, values};
+use crate::util::{parity_dir, sketches, temp_dir, tiny_run, values};
 
-fn request(config: RunConfig, run_dir: &Path, resume: bool) -> Command {
+pub(crate) fn request(config: RunConfig, run_dir: &Path, resume: bool) -> Command {
     Command::StartTraining(Box::new(TrainingRequest {
         config,
         run_dir: run_dir.to_path_buf(),
@@ -30,14 +30,14 @@ fn request(config: RunConfig, run_dir: &Path, resume: bool) -> Command {
     }))
 }
 
-fn next(worker: &WorkerHandle) -> Event {
+pub(crate) fn next(worker: &WorkerHandle) -> Event {
     worker
         .recv_timeout(Duration::from_secs(120))
         .expect("the worker went quiet")
 }
 
 /// Collects events until the run finishes or fails.
-fn until_finished(worker: &WorkerHandle) -> Vec<Event> {
+pub(crate) fn until_finished(worker: &WorkerHandle) -> Vec<Event> {
     let mut events = Vec::new();
     loop {
         let event = next(worker);
@@ -49,7 +49,7 @@ fn until_finished(worker: &WorkerHandle) -> Vec<Event> {
     }
 }
 
-fn worker() -> WorkerHandle {
+pub(crate) fn worker() -> WorkerHandle {
     WorkerHandle::spawn(Box::new(|_| {})).unwrap()
 }
 
@@ -428,9 +428,6 @@ fn translation_through_the_worker_and_from_exported_weights() {
 
 #[test]
 fn the_architecture_of_reference_weights_is_read_from_their_keys() {
-    if !have_parity() {
-        return;
-    }
     let path = parity_dir().join("G_unet256_ngf4.pth");
     let config = infer_architecture(&StateDict::read(&path).unwrap(), &path).unwrap();
     assert_eq!(config, UnetGeneratorConfig::new().with_ngf(4));
@@ -512,7 +509,7 @@ fn the_shipped_demo_model_colours_a_committed_sketch() {
 }
 
 /// Runs the binary and checks that it succeeded (showing its errors otherwise).
-fn run_ok(command: &mut std::process::Command) -> std::process::Output {
+pub(crate) fn run_ok(command: &mut std::process::Command) -> std::process::Output {
     let output = command.output().unwrap();
     assert!(
         output.status.success(),
@@ -522,7 +519,7 @@ fn run_ok(command: &mut std::process::Command) -> std::process::Output {
     output
 }
 
-fn binary() -> std::process::Command {
+pub(crate) fn binary() -> std::process::Command {
     std::process::Command::new(env!("CARGO_BIN_EXE_pix2pix-studio"))
 }
 

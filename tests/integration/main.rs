@@ -18,3 +18,4 @@ mod training;
 mod ui;
 mod ui_seams;
 mod util;
+mod worker_seams;

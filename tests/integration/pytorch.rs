@@ -13,7 +13,7 @@ use pix2pix_studio::model::{
     Dropout, NormKind, NormMode, PatchDiscriminatorConfig, UnetGeneratorConfig,
 };
 
-use crate::util::{have_parity, parity_dir, temp_dir, values};
+use crate::util::{parity_dir, temp_dir, values};
 
 fn parity_config() -> UnetGeneratorConfig {
     UnetGeneratorConfig::new().with_ngf(4)
@@ -21,9 +21,6 @@ fn parity_config() -> UnetGeneratorConfig {
 
 #[test]
 fn export_uses_the_reference_keys_and_shapes() {
-    if !have_parity() {
-        return;
-    }
     let device = Device::flex();
     let generator = parity_config().init(&device, 1).unwrap();
     let dir = temp_dir("export-keys");
@@ -117,9 +114,6 @@ fn load_error(path: &Path, config: &UnetGeneratorConfig) -> String {
 
 #[test]
 fn a_wrong_width_names_the_key_and_both_shapes() {
-    if !have_parity() {
-        return;
-    }
     let path = parity_dir().join("G_unet256_ngf4.pth");
     let err = load_generator(
         &path,
@@ -149,9 +143,6 @@ fn a_wrong_width_names_the_key_and_both_shapes() {
 
 #[test]
 fn another_architecture_or_network_is_refused_with_the_key() {
-    if !have_parity() {
-        return;
-    }
     let g_path = parity_dir().join("G_unet256_ngf4.safetensors");
     // unet_128 against unet_256 weights: the innermost level sits where a middle one is.
     let err = load_error(&g_path, &parity_config().with_num_downs(7));
@@ -271,13 +262,11 @@ fn broken_files_give_clear_errors() {
     std::fs::write(&fake, [7u8; 64]).unwrap();
     assert!(load_error(&fake, &config).contains("fake.safetensors"));
 
-    if have_parity() {
-        for name in ["G_unet256_ngf4.pth", "G_unet256_ngf4.safetensors"] {
-            let bytes = std::fs::read(parity_dir().join(name)).unwrap();
-            let truncated = dir.join(format!("truncated-{name}"));
-            std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
-            let err = load_error(&truncated, &config);
-            assert!(err.contains("truncated-"), "{name}: {err}");
-        }
+    for name in ["G_unet256_ngf4.pth", "G_unet256_ngf4.safetensors"] {
+        let bytes = std::fs::read(parity_dir().join(name)).unwrap();
+        let truncated = dir.join(format!("truncated-{name}"));
+        std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+        let err = load_error(&truncated, &config);
+        assert!(err.contains("truncated-"), "{name}: {err}");
     }
 }

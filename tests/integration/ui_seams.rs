@@ -69,13 +69,20 @@ fn a_start_the_worker_cannot_take_does_not_leave_the_run_starting() {
     harness.get_by_label("Start training").click();
     harness.run_steps(2);
     assert_eq!(harness.state().run_view().state, RunState::Idle);
-    let error = harness.state().status_error().unwrap_or_default().to_string();
+    let error = harness
+        .state()
+        .status_error()
+        .unwrap_or_default()
+        .to_string();
     assert!(error.contains("busy"), "{error}");
     assert!(!disabled(&harness, "Start training"));
     fake.busy.store(false, Ordering::SeqCst);
     harness.get_by_label("Start training").click();
     harness.run_steps(2);
-    assert!(matches!(fake.sent().as_slice(), [Command::StartTraining(_)]));
+    assert!(matches!(
+        fake.sent().as_slice(),
+        [Command::StartTraining(_)]
+    ));
 }
 
 #[test]

@@ -7,18 +7,10 @@ use pix2pix_studio::config::{DataConfig, Intervals, RunConfig, TrainingConfig};
 use pix2pix_studio::model::{PatchDiscriminatorConfig, UnetGeneratorConfig};
 use pix2pix_studio::training::schedule::{LrPolicy, Schedule};
 
-/// `../shared/parity`, next to the repository.
+/// The reference's parity fixtures, vendored in `tests/fixtures/parity` (copied from the
+/// project's shared fixtures; their README gives the recipe), so a fresh clone tests them all.
 pub fn parity_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/parity")
-}
-
-/// Whether the parity fixtures are present; prints why a test is skipped when not.
-pub fn have_parity() -> bool {
-    let present = parity_dir().join("manifest.json").exists();
-    if !present {
-        eprintln!("skipped: {} is absent", parity_dir().display());
-    }
-    present
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/parity")
 }
 
 /// Reads a little-endian float32 C-order `.npy` file (all the fixtures are). Written by hand:

@@ -290,12 +290,16 @@ pub fn infer_architecture(dict: &StateDict, path: &Path) -> Result<UnetGenerator
         path: path.to_path_buf(),
         reason: format!("not a reference U-Net generator: {reason}"),
     };
-    let outer =
-        shape("model.model.0.weight").ok_or_else(|| not_unet("no `model.model.0.weight`"))?;
-    let last =
-        shape("model.model.3.weight").ok_or_else(|| not_unet("no `model.model.3.weight`"))?;
-    let [ngf, input_channels] = [outer[0], outer.get(1).copied().unwrap_or(0)];
-    let output_channels = last.get(1).copied().unwrap_or(0);
+    // A convolution weight has four dimensions; a file may hold anything (a 0-d tensor).
+    let conv_shape = |key: &str| match shape(key) {
+        Some(dims) if dims.len() == 4 => Ok([dims[0], dims[1]]),
+        Some(dims) => Err(not_unet(&format!(
+            "`{key}` has shape {dims:?}, a convolution weight has 4 dimensions"
+        ))),
+        None => Err(not_unet(&format!("no `{key}`"))),
+    };
+    let [ngf, input_channels] = conv_shape("model.model.0.weight")?;
+    let [last_in, output_channels] = conv_shape("model.model.3.weight")?;
     let mut depth = 1;
     while dict_keys.iter().any(|key| {
         key.starts_with(&format!(
@@ -319,7 +323,7 @@ pub fn infer_architecture(dict: &StateDict, path: &Path) -> Result<UnetGenerator
         .with_num_downs(num_downs)
         .with_ngf(ngf)
         .with_norm(norm)
-        .with_skip_connections(last[0] == 2 * ngf);
+        .with_skip_connections(last_in == 2 * ngf);
     config
         .validate()
         .map_err(|err| not_unet(&err.to_string()))?;

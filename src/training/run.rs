@@ -113,7 +113,15 @@ impl Trainer {
         let train_pairs = dataset.split(Split::Train);
         let sample_config = sample_config(&config, &dataset);
         let (state, counters, history) = match restored {
-            Some(restored) => (restored.state, restored.counters, restored.history),
+            Some(restored) => {
+                // The schedule may have changed with the request: the current epoch's rate
+                // follows the new one (the saved rate is the old schedule's).
+                let mut counters = restored.counters;
+                counters.learning_rate = config
+                    .schedule
+                    .learning_rate(config.training.learning_rate, counters.epoch);
+                (restored.state, counters, restored.history)
+            }
             None => {
                 checkpoint::write_config(&run_dir, &config)?;
                 let state = TrainingState::new(&config.training, &device.device)?;
@@ -301,6 +309,11 @@ impl Trainer {
             self.save(CheckpointKind::Latest, events)?;
         }
         if steps >= self.total_steps {
+            if self.counters.batch_in_epoch >= self.steps_per_epoch {
+                // The last step ended an epoch: end it now (the loader's epoch-end message would
+                // only come with a next step), so the final epoch is kept like every other.
+                self.end_epoch(self.counters.epoch, events)?;
+            }
             self.save(CheckpointKind::Latest, events)?;
             return Ok(StepOutcome::Finished);
         }

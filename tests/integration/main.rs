@@ -6,6 +6,7 @@
     reason = "tests fail by panicking"
 )]
 
+mod checkpoints;
 mod data;
 mod engine;
 mod kernels;

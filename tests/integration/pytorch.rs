@@ -270,3 +270,30 @@ fn broken_files_give_clear_errors() {
         assert!(err.contains("truncated-"), "{name}: {err}");
     }
 }
+
+#[test]
+fn zero_dimensional_weights_are_refused_not_a_panic() {
+    // A file whose first and last convolution weights are scalars (0-d tensors).
+    let dir = temp_dir("pytorch-zero-d");
+    let path = dir.join("scalars.safetensors");
+    let one = 1.0f32.to_le_bytes();
+    let views: Vec<(&str, safetensors::tensor::TensorView<'_>)> =
+        ["model.model.0.weight", "model.model.3.weight"]
+            .into_iter()
+            .map(|key| {
+                let view =
+                    safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![], &one)
+                        .unwrap();
+                (key, view)
+            })
+            .collect();
+    std::fs::write(&path, safetensors::serialize(views, None).unwrap()).unwrap();
+    let dict = pix2pix_studio::model::pytorch::StateDict::read(&path).unwrap();
+    let err = pix2pix_studio::inference::infer_architecture(&dict, &path)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("scalars.safetensors") && err.contains("4 dimensions"),
+        "{err}"
+    );
+}

@@ -103,7 +103,11 @@ impl SummedArea {
 
 fn ssim_plane(a: &[f64], b: &[f64], height: usize, width: usize) -> f64 {
     let fits = height.min(width).min(WINDOW);
-    let side = if fits % 2 == 0 { fits - 1 } else { fits };
+    let side = if fits.is_multiple_of(2) {
+        fits.saturating_sub(1)
+    } else {
+        fits
+    };
     if side == 0 {
         return 1.0;
     }

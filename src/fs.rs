@@ -21,7 +21,18 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         file.persist(path).map_err(|err| err.error)?;
         sync_folder(folder)
     })();
-    result.map_err(|err| Error::io(path, err))
+    result.map_err(|err| Error::io(path, without_temporary_path(err)))
+}
+
+/// The operating system's error inside one of `tempfile`'s, whose text adds ` at path "…"` with
+/// the temporary name: the user is told about the file they know (`Error::io` names it). The
+/// inner error is private to `tempfile`, so its suffix is cut from the text.
+pub fn without_temporary_path(err: std::io::Error) -> std::io::Error {
+    let text = err.to_string();
+    match text.split_once(" at path \"") {
+        Some((reason, _)) => std::io::Error::new(err.kind(), reason.to_string()),
+        None => err,
+    }
 }
 
 /// Flushes a folder's entries (a rename into it, a new file) to disk. Without it a power cut

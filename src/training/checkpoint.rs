@@ -153,8 +153,17 @@ pub fn save(
         let partial = tempfile::Builder::new()
             .prefix(PARTIAL_PREFIX)
             .tempdir_in(&checkpoints)
-            .map_err(|err| Error::io(&checkpoints, err))?;
-        write_files(partial.path(), config, state, counters, history)?;
+            .map_err(|err| Error::io(&checkpoints, crate::fs::without_temporary_path(err)))?;
+        // An error names the file by its place in the finished checkpoint, not the temporary one.
+        write_files(partial.path(), config, state, counters, history).map_err(|err| match err {
+            Error::Io { path, source } => {
+                let path = path
+                    .strip_prefix(partial.path())
+                    .map_or_else(|_| path.clone(), |inside| dir.join(inside));
+                Error::io(path, source)
+            }
+            other => other,
+        })?;
         std::fs::rename(partial.path(), &dir).map_err(|err| Error::io(&dir, err))?;
         // Renamed away: nothing is left for the guard to delete.
         let _ = partial.keep();

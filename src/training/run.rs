@@ -66,6 +66,16 @@ pub struct Trainer {
     validation: Vec<FixedSample>,
     secs_per_step: Option<f64>,
     on_gpu: bool,
+    /// What the loader delivered in the epoch going on (since the start, for a resumed one).
+    epoch_loads: EpochLoads,
+}
+
+/// Batches delivered and pairs skipped in one epoch.
+#[derive(Default)]
+struct EpochLoads {
+    batches: u64,
+    skipped: u64,
+    first_problem: Option<String>,
 }
 
 impl Trainer {
@@ -196,6 +206,7 @@ impl Trainer {
             validation,
             secs_per_step: None,
             on_gpu: !device.is_cpu(),
+            epoch_loads: EpochLoads::default(),
         };
         if trainer.counters.steps == 0 {
             // The untrained baseline: curves and the quality figure start from it.
@@ -240,11 +251,36 @@ impl Trainer {
         }
         let batch = loop {
             match self.loader.next() {
-                Some(LoaderMessage::Batch(batch)) => break batch,
+                Some(LoaderMessage::Batch(batch)) => {
+                    self.epoch_loads.batches += 1;
+                    break batch;
+                }
                 Some(LoaderMessage::Skipped(problem)) => {
+                    self.epoch_loads.skipped += 1;
+                    if self.epoch_loads.first_problem.is_none() {
+                        self.epoch_loads.first_problem =
+                            Some(format!("{}: {}", problem.path.display(), problem.issue));
+                    }
                     events.send(Event::DataProblem(problem));
                 }
                 Some(LoaderMessage::EpochEnd { epoch }) => {
+                    let loads = std::mem::take(&mut self.epoch_loads);
+                    if loads.batches == 0 && loads.skipped > 0 {
+                        // Every pair failed (deleted or damaged since the run started): going on
+                        // would run empty epochs and call the run finished.
+                        return Err(Error::NoUsablePairs {
+                            path: self.config.data.dataset_dir.clone(),
+                            summary: format!(
+                                "none of the {} pair(s) of epoch {} could be read (e.g. {}); the \
+                                 files changed since the run started. The last good checkpoint \
+                                 is kept in {}",
+                                loads.skipped,
+                                epoch + 1,
+                                loads.first_problem.unwrap_or_default(),
+                                self.run_dir.display()
+                            ),
+                        });
+                    }
                     if self.end_epoch(epoch, events)? == StepOutcome::Finished {
                         return Ok(StepOutcome::Finished);
                     }

@@ -316,9 +316,18 @@ impl Worker {
                 });
             }
             Err(err) => {
+                // A write that failed (a full disk, a folder turned read-only) changed nothing
+                // already saved: say where the last good checkpoint is.
+                let kept = match &err {
+                    crate::Error::Io { .. } => format!(
+                        "; the last good checkpoint is kept in {}",
+                        trainer.run_dir().display()
+                    ),
+                    _ => String::new(),
+                };
                 self.trainer = None;
                 self.sink.send(Event::Failed {
-                    message: format!("training stopped: {err}"),
+                    message: format!("training stopped: {err}{kept}"),
                 });
             }
         }

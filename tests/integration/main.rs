@@ -9,6 +9,7 @@
 mod checkpoints;
 mod data;
 mod engine;
+mod faults;
 mod kernels;
 mod layering;
 mod model;

@@ -4,6 +4,7 @@
 pub mod augment;
 pub mod convert;
 pub mod decode;
+pub mod halves;
 pub mod loader;
 pub mod pairs;
 pub mod report;

@@ -16,7 +16,8 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::decode::{ImageHeader, describe_color, has_image_extension, read_header};
+use super::decode::{ImageHeader, describe_color, has_image_extension, read_header, read_image};
+use super::halves::{HalvesEvidence, SEAM_MIN_RATIO, inspect_halves};
 use super::report::{Issue, Problem, Report};
 use super::synth::SynthTask;
 use crate::error::{Error, Result};
@@ -211,11 +212,25 @@ pub fn discover(root: &Path, options: &DiscoverOptions) -> Result<Dataset> {
                 collect_side_by_side(root, options, false, &mut found)?;
                 if found.plain_photos {
                     "plain photos (no pairs: choose a synthesis task to make them)".to_string()
+                } else if found.side_by_side_by_seam {
+                    "input|target side by side in one image (halves narrower than tall, told \
+                     by the seam between them)"
+                        .to_string()
                 } else {
                     "input|target side by side in one image".to_string()
                 }
             }
         },
+    };
+    let no_image_files = !found
+        .problems
+        .iter()
+        .any(|p| matches!(p.issue, Issue::Unreadable(_) | Issue::NotAnImage(_)));
+    let layout = if found.formats.is_empty() && found.pairs.is_empty() && no_image_files {
+        found.problem(root, Issue::NoImages);
+        "no images found".to_string()
+    } else {
+        layout
     };
     let synth = match options.hint {
         LayoutHint::Photos(task) => Some(task),
@@ -231,6 +246,9 @@ struct Found {
     problems: Vec<Problem>,
     formats: BTreeMap<String, usize>,
     plain_photos: bool,
+    /// Side by side although the images are narrower than the aspect rule wants: the seam
+    /// between the halves decided.
+    side_by_side_by_seam: bool,
     /// What the two sides are called in this layout, for the report.
     side_names: (String, String),
 }
@@ -413,7 +431,20 @@ fn collect_side_by_side(
         .map(|(_, _, h)| f64::from(h.width) / f64::from(h.height.max(1)))
         .collect();
     let typical_ratio = crate::stats::median(&mut ratios);
-    if !forced && !readable.is_empty() && typical_ratio < PAIR_MIN_RATIO {
+    // Halves narrower than tall make a pair look like a photo (a face-parsing set is about
+    // 1.45:1): below the ratio that decides alone, a clear seam between the halves in most of
+    // a sample still says "pairs". Portrait images (below 1:1) are never looked at.
+    let sample = if forced || typical_ratio >= 1.0 {
+        sample_halves(&readable)
+    } else {
+        Vec::new()
+    };
+    let seams = sample
+        .iter()
+        .filter(|(_, _, evidence)| evidence.seam_ratio >= SEAM_MIN_RATIO)
+        .count();
+    let seam_decides = !sample.is_empty() && seams * 4 >= sample.len() * 3;
+    if !forced && !readable.is_empty() && typical_ratio < PAIR_MIN_RATIO && !seam_decides {
         found.plain_photos = true;
         found.problem(
             root,
@@ -426,6 +457,10 @@ fn collect_side_by_side(
         );
         return Ok(());
     }
+    if !forced && typical_ratio < PAIR_MIN_RATIO {
+        found.side_by_side_by_seam = true;
+    }
+    note_identical_halves(&sample, found);
     for (split, path, header) in readable {
         let ratio = f64::from(header.width) / f64::from(header.height.max(1));
         if header.width < 2 || (!forced && ratio < SINGLE_IMAGE_RATIO * typical_ratio) {
@@ -454,6 +489,51 @@ fn collect_side_by_side(
         }
     }
     Ok(())
+}
+
+/// Pairs of each split looked at for the seam and identical halves.
+const HALVES_SAMPLE_PER_SPLIT: usize = 6;
+
+/// Decodes up to [`HALVES_SAMPLE_PER_SPLIT`] images of each split, spread over it, and measures
+/// their halves; images that fail to decode are left out (the loader reports them).
+fn sample_halves(
+    readable: &[(Split, PathBuf, ImageHeader)],
+) -> Vec<(Split, PathBuf, HalvesEvidence)> {
+    let mut chosen = Vec::new();
+    for split in Split::ALL {
+        let in_split: Vec<&PathBuf> = readable
+            .iter()
+            .filter(|(s, _, _)| *s == split)
+            .map(|(_, path, _)| path)
+            .collect();
+        let count = in_split.len().min(HALVES_SAMPLE_PER_SPLIT);
+        chosen.extend((0..count).map(|i| (split, in_split[i * in_split.len() / count].clone())));
+    }
+    chosen
+        .into_par_iter()
+        .filter_map(|(split, path)| {
+            let image = read_image(&path).ok()?;
+            Some((split, path, inspect_halves(&image)))
+        })
+        .collect()
+}
+
+/// A split whose every sampled pair has the same picture on both sides gets a note on its
+/// folder.
+fn note_identical_halves(sample: &[(Split, PathBuf, HalvesEvidence)], found: &mut Found) {
+    for split in Split::ALL {
+        let in_split: Vec<&(Split, PathBuf, HalvesEvidence)> =
+            sample.iter().filter(|(s, _, _)| *s == split).collect();
+        let all_identical = in_split.iter().all(|(_, _, evidence)| evidence.identical);
+        if let (true, Some((_, path, _))) = (all_identical, in_split.first())
+            && let Some(folder) = path.parent()
+        {
+            let issue = Issue::IdenticalHalves {
+                sampled: in_split.len(),
+            };
+            found.problem(folder, issue);
+        }
+    }
 }
 
 fn collect_photos(root: &Path, options: &DiscoverOptions, found: &mut Found) -> Result<()> {

@@ -68,6 +68,14 @@ pub enum Issue {
     IgnoredFolder(String),
     /// A non-image file among the images.
     NotImageFile,
+    /// The sampled pairs of a folder have the same picture as input and target (a test split
+    /// whose targets are copies?): they train nothing useful (kept).
+    IdenticalHalves {
+        /// Pairs looked at.
+        sampled: usize,
+    },
+    /// A folder with no image in it or its split folders.
+    NoImages,
 }
 
 impl Issue {
@@ -75,7 +83,11 @@ impl Issue {
     pub fn skips(&self) -> bool {
         !matches!(
             self,
-            Issue::OddWidth { .. } | Issue::IgnoredFolder(_) | Issue::NotImageFile
+            Issue::OddWidth { .. }
+                | Issue::IgnoredFolder(_)
+                | Issue::NotImageFile
+                | Issue::IdenticalHalves { .. }
+                | Issue::NoImages
         )
     }
 }
@@ -115,6 +127,16 @@ impl fmt::Display for Issue {
             ),
             Issue::IgnoredFolder(reason) => write!(f, "ignored: {reason}"),
             Issue::NotImageFile => write!(f, "not an image file (ignored)"),
+            Issue::IdenticalHalves { sampled } => write!(
+                f,
+                "input and target are the same picture in all {sampled} pair(s) looked at (a \
+                 test split without targets?): they teach the model nothing"
+            ),
+            Issue::NoImages => write!(
+                f,
+                "no images found (looked here and in train/, val/, test/; pick the folder that \
+                 holds them)"
+            ),
         }
     }
 }

@@ -8,6 +8,7 @@
 
 mod checkpoints;
 mod data;
+mod data_detection;
 mod engine;
 mod faults;
 mod kernels;

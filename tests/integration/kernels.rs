@@ -2,13 +2,13 @@
 
 use burn::tensor::module::{conv_transpose2d as burn_conv_transpose2d, conv2d as burn_conv2d};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
-use burn::tensor::{Device, Distribution, Tensor};
+use burn::tensor::{Device, Tensor};
 use pix2pix_studio::kernels::{conv_transpose2d, conv2d};
 
 use crate::util::{relative_error, values};
 
 fn random<const D: usize>(shape: [usize; D], device: &Device) -> Tensor<D> {
-    Tensor::random(shape, Distribution::Uniform(-1.0, 1.0), device)
+    crate::seeded::seeded_uniform(shape, device)
 }
 
 /// Input, weight and bias gradients of `sum(f(x, w, b) * probe)`.

@@ -17,6 +17,8 @@ mod model;
 mod parity;
 mod parity_checks;
 mod pytorch;
+mod seeded;
+mod size_modes;
 mod training;
 mod ui;
 mod ui_seams;

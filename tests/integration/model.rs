@@ -1,7 +1,7 @@
 //! The networks' architecture: shapes, sizes, parameter counts, receptive fields, init.
 
 use burn::module::Module;
-use burn::tensor::{Device, Distribution, Tensor};
+use burn::tensor::{Device, Tensor};
 use pix2pix_studio::Error;
 use pix2pix_studio::model::{
     Dropout, NormKind, NormMode, PatchDiscriminatorConfig, UnetGeneratorConfig,
@@ -17,7 +17,7 @@ fn tiny(num_downs: usize) -> UnetGeneratorConfig {
 }
 
 fn random_image(shape: [usize; 4], device: &Device) -> Tensor<4> {
-    Tensor::random(shape, Distribution::Uniform(-1.0, 1.0), device)
+    crate::seeded::seeded_uniform(shape, device)
 }
 
 #[test]

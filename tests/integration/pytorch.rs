@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use burn::tensor::{Device, Distribution, Tensor};
+use burn::tensor::Device;
 use pix2pix_studio::Error;
 use pix2pix_studio::model::pytorch::{
     StateDict, generator_state_dict, load_discriminator, load_generator, save_discriminator,
@@ -71,7 +71,7 @@ fn export_then_import_gives_identical_outputs() {
             .with_norm(norm);
         let generator = config.init(&device, 11).unwrap();
         // Move the running statistics away from their initial values first.
-        let input = Tensor::<4>::random([2, 1, 32, 32], Distribution::Uniform(-1.0, 1.0), &device);
+        let input = crate::seeded::seeded_uniform([2, 1, 32, 32], &device);
         generator
             .forward(input.clone(), NormMode::Train, Dropout::Off)
             .unwrap();
@@ -95,8 +95,7 @@ fn export_then_import_gives_identical_outputs() {
         for n_layers in [0, 3] {
             let d_config = d_config.clone().with_n_layers(n_layers);
             let d = d_config.init(&device, 5).unwrap();
-            let pair =
-                Tensor::<4>::random([1, 4, 32, 32], Distribution::Uniform(-1.0, 1.0), &device);
+            let pair = crate::seeded::seeded_uniform([1, 4, 32, 32], &device);
             let path = dir.join(format!("D-{norm:?}-{n_layers}.safetensors"));
             save_discriminator(&d, &path).unwrap();
             let loaded = load_discriminator(&path, &d_config, &device).unwrap();

@@ -1,7 +1,7 @@
 //! Training steps on tiny configurations: losses finite and moving, ablations, Adam, errors.
 
 use burn::module::Module;
-use burn::tensor::{Device, Distribution, Tensor};
+use burn::tensor::{Device, Tensor};
 use pix2pix_studio::config::{GanMode, TrainingConfig};
 use pix2pix_studio::model::{
     Dropout, NormKind, NormMode, PatchDiscriminatorConfig, UnetGeneratorConfig,
@@ -20,7 +20,7 @@ fn tiny_config() -> TrainingConfig {
 
 /// A learnable pair: the target is a fixed function of the input.
 fn pair(device: &Device) -> (Tensor<4>, Tensor<4>) {
-    let input = Tensor::<4>::random([1, 3, 32, 32], Distribution::Uniform(-1.0, 1.0), device);
+    let input = crate::seeded::seeded_uniform([1, 3, 32, 32], device);
     let target = input.clone().neg().mul_scalar(0.5);
     (input, target)
 }
@@ -106,6 +106,78 @@ fn ablations_and_gan_modes_train() {
         let losses = run(&config, 2);
         assert!(losses.iter().all(StepLosses::is_finite), "{config:?}");
     }
+}
+
+#[test]
+fn ablations_do_what_they_say() {
+    let device = Device::flex();
+    let base = tiny_config();
+    // L1 only: the discriminator is never updated.
+    let mut state = TrainingState::new(&base.clone().with_gan_mode(GanMode::Off), &device).unwrap();
+    let d_before = values(state.discriminator.layers[0].conv.weight.val());
+    let g_before = values(state.generator.levels[1].down.weight.val());
+    for _ in 0..2 {
+        let (input, target) = pair(&device);
+        train_step(&mut state, input, target, 2e-4).unwrap();
+    }
+    assert_eq!(
+        values(state.discriminator.layers[0].conv.weight.val()),
+        d_before
+    );
+    assert_eq!(state.discriminator_optimizer.steps(), 0);
+    assert_ne!(
+        values(state.generator.levels[1].down.weight.val()),
+        g_before
+    );
+
+    // No skips: the same seed and input give another output than the U-Net.
+    let (input, _) = pair(&device);
+    let output = |config: &UnetGeneratorConfig| {
+        values(
+            config
+                .init(&device, 3)
+                .unwrap()
+                .forward(input.clone().inner(), NormMode::BatchStats, Dropout::Off)
+                .unwrap(),
+        )
+    };
+    let with_skips = output(&base.generator);
+    let without = output(&base.generator.clone().with_skip_connections(false));
+    assert_eq!(with_skips.len(), without.len());
+    assert_ne!(with_skips, without);
+
+    // PixelGAN: one verdict per pixel, each seeing only its own pixel (1×1 receptive field).
+    let pixel = PatchDiscriminatorConfig::new()
+        .with_ndf(4)
+        .with_n_layers(0)
+        .init(&device, 5)
+        .unwrap();
+    let pair_image = crate::seeded::seeded_uniform([1, 6, 8, 8], &device.clone().inner());
+    let mut changed = values(pair_image.clone());
+    for channel in 0..6 {
+        changed[channel * 64 + 3 * 8 + 4] += 0.5;
+    }
+    let changed = Tensor::<4>::from_data(
+        burn::tensor::TensorData::new(changed, [1, 6, 8, 8]),
+        &device.clone().inner(),
+    );
+    // Running statistics: batch statistics would let every pixel move every verdict.
+    let verdicts = |image| {
+        values(
+            pixel
+                .valid()
+                .forward(image, NormMode::RunningStats)
+                .unwrap(),
+        )
+    };
+    let (before, after) = (verdicts(pair_image), verdicts(changed));
+    assert_eq!(before.len(), 64, "one verdict per pixel");
+    let moved: Vec<usize> = (0..64).filter(|&i| before[i] != after[i]).collect();
+    assert_eq!(
+        moved,
+        vec![3 * 8 + 4],
+        "only the changed pixel's verdict moves"
+    );
 }
 
 #[test]

@@ -73,6 +73,6 @@ xdotool key ctrl+q
 wait $app || true
 if [ "${MEASURE:-0}" = 1 ]; then
     echo "frame intervals while training, asking for 30 fps (ms):"
-    head -1 "$work/frames.txt" 2>/dev/null || echo "no frame log (see $work/app.log)"
+    head -2 "$work/frames.txt" 2>/dev/null || echo "no frame log (see $work/app.log)"
 fi
 "$bin" inspect "$work/runs/sketches-001" | grep -m1 "^checkpoint" || true

@@ -129,8 +129,8 @@ impl Default for TranslateOptions {
     }
 }
 
-/// A loaded generator ready to translate.
-#[derive(Debug)]
+/// A loaded generator ready to translate (a clone shares the weights).
+#[derive(Clone, Debug)]
 pub struct Translator {
     generator: UnetGenerator,
     trained_size_px: u32,

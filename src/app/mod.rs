@@ -427,6 +427,13 @@ impl StudioApp {
                 {
                     if let Some(image) = images.into_iter().next() {
                         self.sketch.set_result(image, millis);
+                        if let (Some(stats), Some((round_trip, worker)), RunState::Training) = (
+                            &mut self.frame_stats,
+                            self.sketch.latency_ms,
+                            &self.run.state,
+                        ) {
+                            stats.sketch_round_trip(round_trip, worker);
+                        }
                     }
                     if std::mem::take(&mut self.sketch.dirty) {
                         self.translate_sketch();

@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 
-use super::protocol::{Command, Event};
+use super::protocol::{Command, Event, TranslateRequest};
 use super::sink::{EventSink, Wake};
+use super::translate::LiveModel;
 use crate::error::{Error, Result};
 
 /// Commands waiting for the worker; more are refused rather than blocking the caller.
@@ -28,8 +29,11 @@ pub struct WorkerOptions {
 /// progress) and waits for it.
 pub struct WorkerHandle {
     commands: Sender<Command>,
+    /// Translations go straight to the translation thread, never behind training.
+    translations: Sender<TranslateRequest>,
     events: Receiver<Event>,
     thread: Option<JoinHandle<()>>,
+    translation_thread: Option<JoinHandle<()>>,
     /// Raised with Stop and Shutdown, so a run still starting gives up at once.
     stop_requested: Arc<AtomicBool>,
     wake: Wake,
@@ -46,18 +50,33 @@ impl WorkerHandle {
     /// Starts the worker with `options`.
     pub fn spawn_with(wake: Wake, options: WorkerOptions) -> Result<Self> {
         let (commands, command_receiver) = crossbeam_channel::bounded(COMMAND_CAPACITY);
+        let (translations, translation_receiver) = crossbeam_channel::bounded(COMMAND_CAPACITY);
         let (event_sender, events) = crossbeam_channel::bounded(EVENT_CAPACITY);
         let stop_requested = Arc::new(AtomicBool::new(false));
+        let live = Arc::new(LiveModel::default());
         let sink = EventSink::new(event_sender, Arc::clone(&wake));
+        let translation_sink = sink.clone();
+        let translation_live = Arc::clone(&live);
+        let translation_thread = std::thread::Builder::new()
+            .name("translate".into())
+            .spawn(move || {
+                super::translate::run(&translation_receiver, translation_sink, translation_live);
+            })
+            .map_err(|err| {
+                Error::Backend(format!("could not start the translation thread: {err}"))
+            })?;
         let stop = Arc::clone(&stop_requested);
+        let forward = translations.clone();
         let thread = std::thread::Builder::new()
             .name("worker".into())
-            .spawn(move || super::run(&command_receiver, sink, stop, options))
+            .spawn(move || super::run(&command_receiver, sink, stop, live, forward, options))
             .map_err(|err| Error::Backend(format!("could not start the worker thread: {err}")))?;
         Ok(Self {
             commands,
+            translations,
             events,
             thread: Some(thread),
+            translation_thread: Some(translation_thread),
             stop_requested,
             wake,
             options,
@@ -76,7 +95,21 @@ impl WorkerHandle {
         if matches!(command, Command::Stop | Command::Shutdown) {
             self.stop_requested.store(true, Ordering::SeqCst);
         }
-        self.commands.try_send(command).map_err(|err| match err {
+        let sent = match command {
+            Command::Translate(request) => {
+                self.translations
+                    .try_send(*request)
+                    .map_err(|err| match err {
+                        TrySendError::Full(_) => TrySendError::Full(()),
+                        TrySendError::Disconnected(_) => TrySendError::Disconnected(()),
+                    })
+            }
+            command => self.commands.try_send(command).map_err(|err| match err {
+                TrySendError::Full(_) => TrySendError::Full(()),
+                TrySendError::Disconnected(_) => TrySendError::Disconnected(()),
+            }),
+        };
+        sent.map_err(|err| match err {
             TrySendError::Full(_) => Error::Backend("the worker is busy; try again".into()),
             TrySendError::Disconnected(_) => Error::Backend("the worker has stopped".into()),
         })
@@ -97,19 +130,30 @@ impl WorkerHandle {
         self.events.recv_timeout(timeout).ok()
     }
 
-    /// Whether the worker thread has ended.
+    /// Whether the worker thread or the translation thread has ended.
     pub fn is_finished(&self) -> bool {
         self.thread.as_ref().is_none_or(JoinHandle::is_finished)
+            || self
+                .translation_thread
+                .as_ref()
+                .is_none_or(JoinHandle::is_finished)
     }
 }
 
 impl Drop for WorkerHandle {
     fn drop(&mut self) {
         self.stop_requested.store(true, Ordering::SeqCst);
+        // The translation thread ends when no one can send it more (the worker drops its sender
+        // when it exits).
+        let (closed, _) = crossbeam_channel::bounded(1);
+        drop(std::mem::replace(&mut self.translations, closed));
         // Keep draining events while asking the worker to stop: it may be blocked on a full
         // event channel, and a lifecycle event (the last checkpoint) must not deadlock the exit.
+        let running = |thread: &Option<JoinHandle<()>>| {
+            thread.as_ref().is_some_and(|thread| !thread.is_finished())
+        };
         let mut asked = false;
-        while !self.is_finished() {
+        while running(&self.thread) || running(&self.translation_thread) {
             if !asked {
                 asked = match self.commands.try_send(Command::Shutdown) {
                     Ok(()) | Err(TrySendError::Disconnected(_)) => true,
@@ -119,7 +163,10 @@ impl Drop for WorkerHandle {
             while self.events.try_recv().is_ok() {}
             std::thread::sleep(Duration::from_millis(5));
         }
-        if let Some(thread) = self.thread.take() {
+        for thread in [self.thread.take(), self.translation_thread.take()]
+            .into_iter()
+            .flatten()
+        {
             let _ = thread.join();
         }
     }

@@ -4,16 +4,15 @@
 pub mod handle;
 pub mod protocol;
 pub mod sink;
+mod translate;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
 
-use crossbeam_channel::Receiver;
+use crossbeam_channel::{Receiver, Sender};
 
 use crate::device::{self, DeviceChoice};
-use crate::inference::{ModelSource, Translator, WeightsStamp};
 use crate::training::checkpoint::CheckpointKind;
 use crate::training::run::{StepOutcome, Trainer};
 pub use handle::{WorkerHandle, WorkerOptions};
@@ -22,6 +21,7 @@ pub use protocol::{
     TranslateRequest, Triplet,
 };
 use sink::EventSink;
+use translate::LiveModel;
 
 /// Whether the worker goes on after a command.
 enum Flow {
@@ -42,17 +42,11 @@ struct Worker {
     /// Where training work runs: a pool of lowest-priority threads when the app asked for one
     /// (translations keep the UI's priority), else the global pool.
     training_pool: Option<rayon::ThreadPool>,
-    /// The last translator loaded from a file, reused while requests name the same source and
-    /// device and its weights file is unchanged.
-    translator: Option<CachedTranslator>,
-}
-
-/// A translator loaded from a file, with what it was loaded from.
-struct CachedTranslator {
-    source: ModelSource,
-    device: DeviceChoice,
-    stamp: WeightsStamp,
-    translator: Translator,
+    /// The run as the translation thread sees it: the worker publishes its generator there.
+    live: Arc<LiveModel>,
+    /// Translations that reached the worker (the handle sends them to the translation thread
+    /// directly) go on there.
+    translations: Sender<TranslateRequest>,
 }
 
 /// The worker thread's loop: commands first (a translation waiting runs before the next
@@ -61,9 +55,11 @@ pub(crate) fn run(
     commands: &Receiver<Command>,
     sink: EventSink,
     stop_requested: Arc<AtomicBool>,
+    live: Arc<LiveModel>,
+    translations: Sender<TranslateRequest>,
     options: WorkerOptions,
 ) {
-    let mut worker = Worker::new(sink, stop_requested, options);
+    let mut worker = Worker::new(sink, stop_requested, live, translations, options);
     loop {
         let command = if worker.trainer.is_none() || worker.paused {
             match commands.recv() {
@@ -84,7 +80,13 @@ pub(crate) fn run(
 }
 
 impl Worker {
-    fn new(sink: EventSink, stop_requested: Arc<AtomicBool>, options: WorkerOptions) -> Self {
+    fn new(
+        sink: EventSink,
+        stop_requested: Arc<AtomicBool>,
+        live: Arc<LiveModel>,
+        translations: Sender<TranslateRequest>,
+        options: WorkerOptions,
+    ) -> Self {
         Self {
             sink,
             trainer: None,
@@ -95,7 +97,27 @@ impl Worker {
                 .background_priority
                 .then(low_priority_pool)
                 .flatten(),
-            translator: None,
+            live,
+            translations,
+        }
+    }
+
+    /// Sets or ends the run; the translation thread follows.
+    fn set_trainer(&mut self, trainer: Option<Trainer>) {
+        match &trainer {
+            Some(_) => self.live.run_started(),
+            None => self.live.run_ended(),
+        }
+        self.trainer = trainer;
+        self.publish_live();
+    }
+
+    /// Publishes the run's generator for the translation thread, when someone asks for it.
+    fn publish_live(&self) {
+        if let Some(trainer) = &self.trainer
+            && self.live.wanted()
+        {
+            self.live.publish(trainer.translator());
         }
     }
 
@@ -107,32 +129,16 @@ impl Worker {
         handle: impl FnOnce(&mut Self, Command) -> Flow,
     ) -> Flow {
         let name = command_name(&command);
-        let translate_id = match &command {
-            Command::Translate(request) => Some((request.id, request.device)),
-            _ => None,
-        };
         match catch_unwind(AssertUnwindSafe(|| handle(self, command))) {
             Ok(flow) => flow,
             Err(panic) => {
                 let reason = panic_message(panic.as_ref());
-                if let Some((id, choice)) = translate_id {
-                    // The cached model may be what failed: load it again next time.
-                    self.translator = None;
-                    self.sink.send(Event::TranslateFailed {
-                        id,
-                        message: format!(
-                            "translation failed: internal error ({reason}){}",
-                            device_hint(choice)
-                        ),
-                    });
-                    return Flow::Continue;
-                }
                 let run_dir = self.trainer.as_ref().map(|t| t.run_dir().to_path_buf());
                 if name == "Shutdown" {
                     return Flow::Exit;
                 }
                 // The run's state may be half-updated: it ends; its checkpoints on disk stay.
-                self.trainer = None;
+                self.set_trainer(None);
                 self.paused = false;
                 self.sink.send(Event::Failed {
                     message: match run_dir {
@@ -216,7 +222,15 @@ impl Worker {
                 }
                 None => reject(&self.sink, "no run to save"),
             },
-            Command::Translate(request) => self.translate(&request),
+            Command::Translate(request) => {
+                let id = request.id;
+                if self.translations.try_send(*request).is_err() {
+                    self.sink.send(Event::TranslateFailed {
+                        id,
+                        message: "too many translations waiting; try again".into(),
+                    });
+                }
+            }
             Command::SelectDevice(choice) => {
                 let outcome = device::select(choice)
                     .map(|selected| DeviceReport {
@@ -246,7 +260,7 @@ impl Worker {
         }));
         match started {
             Ok(Ok(Some(trainer))) => {
-                self.trainer = Some(trainer);
+                self.set_trainer(Some(trainer));
                 self.paused = false;
             }
             Ok(Ok(None)) => {
@@ -286,6 +300,10 @@ impl Worker {
             Self::on_training_pool(pool, || trainer.step(sink))
         }));
         let outcome = match outcome {
+            Ok(Ok(StepOutcome::Continue)) => {
+                self.publish_live();
+                return;
+            }
             Ok(outcome) => outcome,
             Err(panic) => {
                 let message = format!(
@@ -300,7 +318,7 @@ impl Worker {
                         ""
                     }
                 );
-                self.trainer = None;
+                self.set_trainer(None);
                 self.sink.send(Event::Failed { message });
                 return;
             }
@@ -309,7 +327,7 @@ impl Worker {
             Ok(StepOutcome::Continue) => {}
             Ok(StepOutcome::Finished) => {
                 let step = trainer.steps();
-                self.trainer = None;
+                self.set_trainer(None);
                 self.sink.send(Event::Finished {
                     step,
                     stopped: false,
@@ -325,7 +343,7 @@ impl Worker {
                     ),
                     _ => String::new(),
                 };
-                self.trainer = None;
+                self.set_trainer(None);
                 self.sink.send(Event::Failed {
                     message: format!("training stopped: {err}{kept}"),
                 });
@@ -336,6 +354,7 @@ impl Worker {
     /// Saves and ends the run, if any.
     fn end_run(&mut self, stopped: bool) {
         if let Some(mut trainer) = self.trainer.take() {
+            self.live.run_ended();
             let sink = &self.sink;
             let saved = Self::on_training_pool(self.training_pool.as_ref(), || {
                 trainer.save(CheckpointKind::Latest, sink)
@@ -352,162 +371,10 @@ impl Worker {
         }
         self.paused = false;
     }
-
-    fn translate(&mut self, request: &TranslateRequest) {
-        let started = Instant::now();
-        let loaded = match &request.model {
-            None => match &self.trainer {
-                Some(trainer) => Loaded::Training(trainer.translator()),
-                None => {
-                    self.sink.send(Event::TranslateFailed {
-                        id: request.id,
-                        message: "no run is training; choose a model".into(),
-                    });
-                    return;
-                }
-            },
-            Some(source) => match self.cached_translator(source, request.device) {
-                Ok(cached) => Loaded::FromFile(cached),
-                Err(err) => {
-                    self.sink.send(Event::TranslateFailed {
-                        id: request.id,
-                        message: format!("could not load the model: {err}"),
-                    });
-                    return;
-                }
-            },
-        };
-        let translator = loaded.translator();
-        let outcome = match &request.inputs {
-            TranslateInputs::Images(images) => images
-                .iter()
-                .map(|image| translator.translate(image, &request.options))
-                .collect::<crate::Result<Vec<_>>>()
-                .map(|images| (images, Vec::new())),
-            TranslateInputs::Files { paths, output_dir } => crate::data::decode::image_files(paths)
-                .map(|inputs| {
-                    let files =
-                        translate_files(translator, request, &inputs, output_dir, &self.sink);
-                    (Vec::new(), files)
-                }),
-        };
-        self.keep_translator(loaded);
-        match outcome {
-            Ok((images, files)) => self.sink.send(Event::Translated {
-                id: request.id,
-                images,
-                files,
-                millis: started.elapsed().as_millis() as u64,
-            }),
-            Err(err) => self.sink.send(Event::TranslateFailed {
-                id: request.id,
-                message: format!("translation failed: {err}"),
-            }),
-        };
-    }
-
-    /// The translator of `source` on `device`: the cached one while its weights file is
-    /// unchanged, else loaded again (the cache is taken; [`Self::keep_translator`] puts it back).
-    fn cached_translator(
-        &mut self,
-        source: &ModelSource,
-        device: DeviceChoice,
-    ) -> crate::Result<CachedTranslator> {
-        let stamp = source.weights_stamp()?;
-        if let Some(cached) = self.translator.take()
-            && cached.source == *source
-            && cached.device == device
-            && cached.stamp == stamp
-        {
-            return Ok(cached);
-        }
-        let selected = device::select(device)?;
-        Ok(CachedTranslator {
-            translator: Translator::load(source, &selected.device)?,
-            source: source.clone(),
-            device,
-            stamp,
-        })
-    }
-
-    /// Puts a translator loaded from a file back in the cache (the training run's is not kept).
-    fn keep_translator(&mut self, translator: Loaded) {
-        if let Loaded::FromFile(cached) = translator {
-            self.translator = Some(cached);
-        }
-    }
-}
-
-/// The translator a request runs with: a snapshot of the run in training, or one loaded from
-/// a file (kept for the next request).
-enum Loaded {
-    Training(Translator),
-    FromFile(CachedTranslator),
-}
-
-impl Loaded {
-    fn translator(&self) -> &Translator {
-        match self {
-            Loaded::Training(translator) => translator,
-            Loaded::FromFile(cached) => &cached.translator,
-        }
-    }
-}
-
-/// Translates files one by one into `output_dir` as PNGs; a bad file fails alone.
-fn translate_files(
-    translator: &Translator,
-    request: &TranslateRequest,
-    paths: &[std::path::PathBuf],
-    output_dir: &std::path::Path,
-    sink: &EventSink,
-) -> Vec<(std::path::PathBuf, Result<std::path::PathBuf, String>)> {
-    if let Err(err) = std::fs::create_dir_all(output_dir) {
-        let message = format!("{}: {err}", output_dir.display());
-        return paths
-            .iter()
-            .map(|path| (path.clone(), Err(message.clone())))
-            .collect();
-    }
-    let total = paths.len();
-    paths
-        .iter()
-        .enumerate()
-        .map(|(index, path)| {
-            let outcome = crate::data::decode::read_image(path)
-                .and_then(|image| translator.translate(&image, &request.options))
-                .and_then(|output| {
-                    let name = path
-                        .file_stem()
-                        .map(|s| s.to_string_lossy().to_string())
-                        .unwrap_or_default();
-                    let target = output_dir.join(format!("{name}.png"));
-                    let mut bytes = Vec::new();
-                    output
-                        .write_to(
-                            &mut std::io::Cursor::new(&mut bytes),
-                            image::ImageFormat::Png,
-                        )
-                        .map_err(|err| crate::Error::Image {
-                            path: target.clone(),
-                            reason: format!("could not encode: {err}"),
-                        })?;
-                    crate::fs::write_atomic(&target, &bytes)?;
-                    Ok(target)
-                })
-                .map_err(|err| err.to_string());
-            sink.send(Event::TranslateProgress {
-                id: request.id,
-                done: index + 1,
-                total,
-            });
-            (path.clone(), outcome)
-        })
-        .collect()
 }
 
 /// The text of a caught panic.
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     payload
         .downcast_ref::<&str>()
         .map(|text| (*text).to_string())
@@ -517,7 +384,7 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 
 /// What to try after a device failure: the CPU, when the choice runs on a GPU (the probe is
 /// cached, so asking again costs nothing).
-fn device_hint(choice: DeviceChoice) -> &'static str {
+pub(crate) fn device_hint(choice: DeviceChoice) -> &'static str {
     if device::select(choice).is_ok_and(|selected| !selected.is_cpu()) {
         "; try the CPU (device: cpu)"
     } else {
@@ -567,12 +434,20 @@ fn low_priority_pool() -> Option<rayon::ThreadPool> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inference::TranslateOptions;
+    use crate::config::{DataConfig, RunConfig, TrainingConfig};
+    use crate::model::{PatchDiscriminatorConfig, UnetGeneratorConfig};
 
-    fn worker() -> (Worker, crossbeam_channel::Receiver<Event>) {
-        let (sender, events) = crossbeam_channel::bounded(16);
+    fn worker() -> (Worker, Receiver<Event>) {
+        let (sender, events) = crossbeam_channel::bounded(64);
+        let (translations, _) = crossbeam_channel::bounded(4);
         let sink = EventSink::new(sender, Arc::new(|_| {}));
-        let worker = Worker::new(sink, Arc::default(), WorkerOptions::default());
+        let worker = Worker::new(
+            sink,
+            Arc::default(),
+            Arc::default(),
+            translations,
+            WorkerOptions::default(),
+        );
         (worker, events)
     }
 
@@ -583,21 +458,6 @@ mod tests {
     #[test]
     fn a_panic_in_a_command_becomes_its_failure_and_the_worker_goes_on() {
         let (mut worker, events) = worker();
-        let request = TranslateRequest {
-            id: 7,
-            model: None,
-            inputs: TranslateInputs::Images(Vec::new()),
-            options: TranslateOptions::default(),
-            device: DeviceChoice::Cpu,
-        };
-        let flow = worker.handle_guarded(Command::Translate(Box::new(request)), panics);
-        assert!(matches!(flow, Flow::Continue));
-        match events.try_recv() {
-            Ok(Event::TranslateFailed { id: 7, message }) => {
-                assert!(message.contains("boom"), "{message}");
-            }
-            other => panic!("expected TranslateFailed, got {other:?}"),
-        }
         let flow = worker.handle_guarded(Command::SaveCheckpoint, panics);
         assert!(matches!(flow, Flow::Continue));
         match events.try_recv() {
@@ -615,5 +475,56 @@ mod tests {
             Flow::Continue
         ));
         assert!(matches!(events.try_recv(), Ok(Event::Rejected { .. })));
+    }
+
+    #[test]
+    fn stop_while_starting_gives_up_the_start_without_an_error() {
+        let (mut worker, events) = worker();
+        let run_dir = std::env::temp_dir().join(format!("p2p-worker-stop-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&run_dir);
+        let dataset =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_pairs/sketches");
+        let config = RunConfig {
+            training: TrainingConfig::new(
+                UnetGeneratorConfig::new().with_num_downs(5).with_ngf(4),
+                PatchDiscriminatorConfig::new().with_ndf(4).with_n_layers(2),
+            ),
+            data: DataConfig::new(dataset, 32),
+            schedule: crate::training::schedule::Schedule::default(),
+            intervals: crate::config::Intervals::default(),
+        };
+        // The Stop was sent (the handle raised the flag) while the start was under way.
+        worker.stop_requested.store(true, Ordering::SeqCst);
+        let request = TrainingRequest {
+            config,
+            run_dir: run_dir.clone(),
+            resume: false,
+            device: DeviceChoice::Cpu,
+        };
+        worker.handle_guarded(Command::StartTraining(Box::new(request)), Worker::handle);
+        let received: Vec<Event> = events.try_iter().collect();
+        assert!(
+            matches!(
+                received.as_slice(),
+                [Event::Finished {
+                    step: 0,
+                    stopped: true
+                }]
+            ),
+            "{received:?}"
+        );
+        assert!(worker.trainer.is_none());
+        assert!(!run_dir.join("latest.json").exists(), "nothing was saved");
+        // Its Stop command arrives next: not an error.
+        worker.handle_guarded(Command::Stop, Worker::handle);
+        assert!(
+            events.try_recv().is_err(),
+            "no refusal for the Stop that ended the start"
+        );
+        assert!(
+            !worker.stop_requested.load(Ordering::SeqCst),
+            "the next start is not stopped by it"
+        );
+        let _ = std::fs::remove_dir_all(&run_dir);
     }
 }

@@ -10,7 +10,8 @@ use super::protocol::Event;
 /// for the first and coalesces the second; the CLI does nothing.
 pub type Wake = std::sync::Arc<dyn Fn(bool) + Send + Sync>;
 
-/// Sends events to the GUI or the CLI.
+/// Sends events to the GUI or the CLI (the worker and the translation thread each hold one).
+#[derive(Clone)]
 pub struct EventSink {
     sender: Sender<Event>,
     wake: Wake,

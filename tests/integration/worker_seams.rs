@@ -1,7 +1,5 @@
-//! The worker under the conditions a session meets: Stop while a run is starting, a model that
-//! changes on disk while the app runs.
-
-use std::path::Path;
+//! The worker under the conditions a session meets: a model that changes on disk while the app
+//! runs, and who gets the CPU first (Stop while a run starts is a unit test of the worker).
 
 use burn::tensor::Device;
 use image::{DynamicImage, RgbImage};
@@ -65,54 +63,6 @@ fn direct(model: &ModelSource, image: &DynamicImage) -> RgbImage {
 }
 
 #[test]
-fn stop_while_starting_gives_up_the_start() {
-    let run_dir = temp_dir("worker-stop-starting");
-    let worker = worker();
-    // A large translation keeps the worker busy, so Start and Stop are both waiting before it
-    // begins the start: the Stop is seen by the start itself, not after it.
-    let demo =
-        ModelSource::Checkpoint(Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo/sketches"));
-    worker
-        .send(translate(1, demo, &gradient(768, 768)))
-        .unwrap();
-    worker.send(request(tiny_run(50), &run_dir, false)).unwrap();
-    worker.send(Command::Stop).unwrap();
-    assert!(matches!(next(&worker), Event::Translated { id: 1, .. }));
-    let events = until_finished(&worker);
-    assert!(
-        matches!(
-            events.as_slice(),
-            [Event::Finished {
-                step: 0,
-                stopped: true
-            }]
-        ),
-        "the start gives up at once, trains and saves nothing: {events:?}"
-    );
-    assert!(checkpoint::latest(&run_dir).unwrap().is_none());
-    // The Stop that ended the start is not reported as refused, and the next run is not
-    // stopped by it.
-    worker.send(Command::Stop).unwrap();
-    match next(&worker) {
-        Event::Rejected { command, .. } => assert_eq!(command, "Stop"),
-        other => panic!("a Stop with no run is refused, got {other:?}"),
-    }
-    let fresh = temp_dir("worker-stop-starting-fresh");
-    worker.send(request(tiny_run(2), &fresh, false)).unwrap();
-    let events = until_finished(&worker);
-    assert!(
-        matches!(
-            events.last(),
-            Some(Event::Finished {
-                step: 2,
-                stopped: false
-            })
-        ),
-        "{events:?}"
-    );
-}
-
-#[test]
 fn stale_model_cache_follows_a_resumed_run_and_a_replaced_model_folder() {
     let image = gradient(64, 48);
     let worker = worker();
@@ -152,4 +102,114 @@ fn stale_model_cache_follows_a_resumed_run_and_a_replaced_model_folder() {
     let second = translated(&worker, 4, folder.clone(), &image);
     assert_ne!(first, second, "the replaced weights are used");
     assert_eq!(second, direct(&folder, &image));
+}
+
+/// The name and nice value of each thread of process `pid` (Linux `/proc`).
+fn thread_priorities(pid: u32) -> Vec<(String, i32)> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).unwrap();
+    tasks
+        .flatten()
+        .filter_map(|task| {
+            let stat = std::fs::read_to_string(task.path().join("stat")).ok()?;
+            let (head, rest) = stat.rsplit_once(") ")?;
+            let name = head.split_once(" (")?.1.to_string();
+            // Fields from the third (state) on; the nice value is field 19.
+            let nice = rest.split_whitespace().nth(19 - 3)?.parse().ok()?;
+            Some((name, nice))
+        })
+        .collect()
+}
+
+fn own_priority() -> i32 {
+    let names = thread_priorities(std::process::id());
+    let current = std::thread::current();
+    let name = current.name().unwrap_or_default();
+    let short: String = name.chars().take(15).collect();
+    names
+        .iter()
+        .find(|(thread, _)| *thread == short)
+        .map_or(0, |(_, nice)| *nice)
+}
+
+#[test]
+fn the_cli_trains_at_the_priority_it_was_started_with() {
+    let dataset = crate::checkpoints::small_sketches("worker-cli-priority-data", 6, 1);
+    let run_dir = temp_dir("worker-cli-priority").join("run");
+    let mut child = crate::engine::binary()
+        .args(["--device", "cpu", "train", "--dataroot"])
+        .arg(&dataset)
+        .arg("-o")
+        .arg(&run_dir)
+        .args([
+            "--crop_size",
+            "32",
+            "--num_downs",
+            "5",
+            "--ngf",
+            "4",
+            "--ndf",
+            "4",
+        ])
+        .args(["--max-steps", "1000000", "--checkpoint-every", "5"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Training is under way once a checkpoint exists.
+    let started = std::time::Instant::now();
+    while !run_dir.join("latest.json").exists() && started.elapsed().as_secs() < 60 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let threads = thread_priorities(child.id());
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(run_dir.join("latest.json").exists(), "the run trained");
+    assert!(threads.len() > 2, "{threads:?}");
+    let ours = own_priority();
+    assert!(
+        threads.iter().all(|(_, nice)| *nice == ours),
+        "a command-line run keeps the priority it was given (nice {ours}): {threads:?}"
+    );
+}
+
+#[test]
+fn the_app_worker_trains_on_low_priority_threads_and_translates_at_its_own() {
+    let worker = WorkerHandle::spawn_with(
+        std::sync::Arc::new(|_| {}),
+        pix2pix_studio::worker::WorkerOptions {
+            background_priority: true,
+        },
+    )
+    .unwrap();
+    let run_dir = temp_dir("worker-app-priority");
+    worker
+        .send(request(tiny_run(1_000_000), &run_dir, false))
+        .unwrap();
+    loop {
+        if let Event::Progress(_) = next(&worker) {
+            break;
+        }
+    }
+    let threads = thread_priorities(std::process::id());
+    worker.send(Command::Stop).unwrap();
+    until_finished(&worker);
+    let ours = own_priority();
+    let training: Vec<&(String, i32)> = threads
+        .iter()
+        .filter(|(name, _)| name.starts_with("train-"))
+        .collect();
+    assert!(!training.is_empty(), "{threads:?}");
+    assert!(
+        training.iter().all(|(_, nice)| *nice == 19),
+        "training threads run at the lowest priority: {threads:?}"
+    );
+    // The worker thread and the translation thread keep the app's priority.
+    for name in ["worker", "translate"] {
+        assert!(
+            threads
+                .iter()
+                .any(|(thread, nice)| thread == name && *nice == ours),
+            "{name}: {threads:?}"
+        );
+    }
 }

@@ -1,0 +1,329 @@
+//! The translation thread: translations run beside training, not behind it. A sketch asks for
+//! a result every stroke; waiting for the current training step (slow while training yields
+//! the CPU to the window) made the round trip a second. Here a request is taken at once, at the
+//! priority of whoever started the worker, while training goes on at its own.
+//!
+//! Models from files are loaded here and cached by their weights file. "The run being trained"
+//! is a snapshot the worker publishes after its steps ([`LiveModel`]), only while someone asks
+//! for it: a snapshot shares the generator's weights, so the next optimiser step copies them.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::Receiver;
+
+use super::protocol::{Event, TranslateInputs, TranslateRequest};
+use super::sink::EventSink;
+use super::{device_hint, panic_message};
+use crate::device::{self, DeviceChoice};
+use crate::inference::{ModelSource, Translator, WeightsStamp};
+
+/// After a request for the run being trained, the worker publishes its weights after every
+/// step for this long (the next stroke is likely to follow soon).
+const LIVE_INTEREST: Duration = Duration::from_secs(10);
+/// The longest a request waits for the first snapshot (one training step, or the end of the
+/// run's start).
+const SNAPSHOT_WAIT: Duration = Duration::from_secs(120);
+
+/// The run being trained, as the translation thread sees it.
+#[derive(Default)]
+pub(crate) struct LiveModel {
+    state: Mutex<LiveState>,
+    published: Condvar,
+}
+
+#[derive(Default)]
+struct LiveState {
+    /// A run is going (between its start and its end).
+    training: bool,
+    /// The generator after the latest step it was published at.
+    snapshot: Option<Translator>,
+    /// Publish after each step until then.
+    wanted_until: Option<Instant>,
+}
+
+impl LiveModel {
+    fn lock(&self) -> std::sync::MutexGuard<'_, LiveState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A run has started: snapshots may be asked for.
+    pub(crate) fn run_started(&self) {
+        self.lock().training = true;
+    }
+
+    /// The run ended: no more snapshots; waiting requests are answered.
+    pub(crate) fn run_ended(&self) {
+        let mut state = self.lock();
+        state.training = false;
+        state.snapshot = None;
+        self.published.notify_all();
+    }
+
+    /// Whether the worker should publish its generator now (someone asked recently), and forget
+    /// the old snapshot otherwise (so the optimiser stops copying the weights it shares).
+    pub(crate) fn wanted(&self) -> bool {
+        let mut state = self.lock();
+        let wanted = state
+            .wanted_until
+            .is_some_and(|until| Instant::now() < until);
+        if !wanted {
+            state.snapshot = None;
+        }
+        wanted
+    }
+
+    /// The worker's generator after a step.
+    pub(crate) fn publish(&self, translator: Translator) {
+        self.lock().snapshot = Some(translator);
+        self.published.notify_all();
+    }
+
+    /// The latest snapshot, waiting for the first one if need be; `None` when no run trains.
+    fn snapshot(&self) -> Option<Translator> {
+        let mut state = self.lock();
+        state.wanted_until = Some(Instant::now() + LIVE_INTEREST);
+        let deadline = Instant::now() + SNAPSHOT_WAIT;
+        while state.training && state.snapshot.is_none() && Instant::now() < deadline {
+            state = self
+                .published
+                .wait_timeout(state, deadline.saturating_duration_since(Instant::now()))
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        state.snapshot.clone()
+    }
+}
+
+/// A translator loaded from a file, with what it was loaded from.
+struct CachedTranslator {
+    source: ModelSource,
+    device: DeviceChoice,
+    stamp: WeightsStamp,
+    translator: Translator,
+}
+
+/// The thread's state: the sink, the live model, the file-model cache.
+struct Translations {
+    sink: EventSink,
+    live: Arc<LiveModel>,
+    cached: Option<CachedTranslator>,
+}
+
+/// The thread's loop: one request at a time until the channel closes.
+pub(crate) fn run(requests: &Receiver<TranslateRequest>, sink: EventSink, live: Arc<LiveModel>) {
+    let mut translations = Translations {
+        sink,
+        live,
+        cached: None,
+    };
+    while let Ok(request) = requests.recv() {
+        translations.handle_guarded(&request, Translations::translate);
+    }
+}
+
+impl Translations {
+    /// Translates with `translate`; a panic (a bug, a failing device) fails this request only.
+    fn handle_guarded(
+        &mut self,
+        request: &TranslateRequest,
+        translate: impl FnOnce(&mut Self, &TranslateRequest),
+    ) {
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| translate(self, request))) {
+            // The cached model may be what failed: load it again next time.
+            self.cached = None;
+            self.sink.send(Event::TranslateFailed {
+                id: request.id,
+                message: format!(
+                    "translation failed: internal error ({}){}",
+                    panic_message(panic.as_ref()),
+                    device_hint(request.device)
+                ),
+            });
+        }
+    }
+
+    fn translate(&mut self, request: &TranslateRequest) {
+        let started = Instant::now();
+        let failed = |sink: &EventSink, message: String| {
+            sink.send(Event::TranslateFailed {
+                id: request.id,
+                message,
+            });
+        };
+        let loaded = match &request.model {
+            None => match self.live.snapshot() {
+                Some(translator) => Loaded::Live(translator),
+                None => return failed(&self.sink, "no run is training; choose a model".into()),
+            },
+            Some(source) => match self.cached_translator(source, request.device) {
+                Ok(cached) => Loaded::FromFile(cached),
+                Err(err) => return failed(&self.sink, format!("could not load the model: {err}")),
+            },
+        };
+        let translator = loaded.translator();
+        let outcome = match &request.inputs {
+            TranslateInputs::Images(images) => images
+                .iter()
+                .map(|image| translator.translate(image, &request.options))
+                .collect::<crate::Result<Vec<_>>>()
+                .map(|images| (images, Vec::new())),
+            TranslateInputs::Files { paths, output_dir } => crate::data::decode::image_files(paths)
+                .map(|inputs| {
+                    let files =
+                        translate_files(translator, request, &inputs, output_dir, &self.sink);
+                    (Vec::new(), files)
+                }),
+        };
+        if let Loaded::FromFile(cached) = loaded {
+            self.cached = Some(cached);
+        }
+        match outcome {
+            Ok((images, files)) => self.sink.send(Event::Translated {
+                id: request.id,
+                images,
+                files,
+                millis: started.elapsed().as_millis() as u64,
+            }),
+            Err(err) => self.sink.send(Event::TranslateFailed {
+                id: request.id,
+                message: format!("translation failed: {err}"),
+            }),
+        };
+    }
+
+    /// The translator of `source` on `device`: the cached one while its weights file is
+    /// unchanged, else loaded again (the cache is taken; the caller puts it back).
+    fn cached_translator(
+        &mut self,
+        source: &ModelSource,
+        device: DeviceChoice,
+    ) -> crate::Result<CachedTranslator> {
+        let stamp = source.weights_stamp()?;
+        if let Some(cached) = self.cached.take()
+            && cached.source == *source
+            && cached.device == device
+            && cached.stamp == stamp
+        {
+            return Ok(cached);
+        }
+        let selected = device::select(device)?;
+        Ok(CachedTranslator {
+            translator: Translator::load(source, &selected.device)?,
+            source: source.clone(),
+            device,
+            stamp,
+        })
+    }
+}
+
+/// The translator a request runs with: a snapshot of the run in training, or one loaded from
+/// a file (kept for the next request).
+enum Loaded {
+    Live(Translator),
+    FromFile(CachedTranslator),
+}
+
+impl Loaded {
+    fn translator(&self) -> &Translator {
+        match self {
+            Loaded::Live(translator) => translator,
+            Loaded::FromFile(cached) => &cached.translator,
+        }
+    }
+}
+
+/// Translates files one by one into `output_dir` as PNGs; a bad file fails alone.
+fn translate_files(
+    translator: &Translator,
+    request: &TranslateRequest,
+    paths: &[PathBuf],
+    output_dir: &Path,
+    sink: &EventSink,
+) -> Vec<(PathBuf, Result<PathBuf, String>)> {
+    if let Err(err) = std::fs::create_dir_all(output_dir) {
+        let message = format!("{}: {err}", output_dir.display());
+        return paths
+            .iter()
+            .map(|path| (path.clone(), Err(message.clone())))
+            .collect();
+    }
+    let total = paths.len();
+    paths
+        .iter()
+        .enumerate()
+        .map(|(index, path)| {
+            let outcome = crate::data::decode::read_image(path)
+                .and_then(|image| translator.translate(&image, &request.options))
+                .and_then(|output| {
+                    let name = path
+                        .file_stem()
+                        .map(|s| s.to_string_lossy().to_string())
+                        .unwrap_or_default();
+                    let target = output_dir.join(format!("{name}.png"));
+                    let mut bytes = Vec::new();
+                    output
+                        .write_to(
+                            &mut std::io::Cursor::new(&mut bytes),
+                            image::ImageFormat::Png,
+                        )
+                        .map_err(|err| crate::Error::Image {
+                            path: target.clone(),
+                            reason: format!("could not encode: {err}"),
+                        })?;
+                    crate::fs::write_atomic(&target, &bytes)?;
+                    Ok(target)
+                })
+                .map_err(|err| err.to_string());
+            sink.send(Event::TranslateProgress {
+                id: request.id,
+                done: index + 1,
+                total,
+            });
+            (path.clone(), outcome)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inference::TranslateOptions;
+
+    fn request(id: u64) -> TranslateRequest {
+        TranslateRequest {
+            id,
+            model: None,
+            inputs: TranslateInputs::Images(Vec::new()),
+            options: TranslateOptions::default(),
+            device: DeviceChoice::Cpu,
+        }
+    }
+
+    #[test]
+    fn a_panic_fails_its_request_and_the_next_one_is_answered() {
+        let (sender, events) = crossbeam_channel::bounded(8);
+        let mut translations = Translations {
+            sink: EventSink::new(sender, Arc::new(|_| {})),
+            live: Arc::default(),
+            cached: None,
+        };
+        translations.handle_guarded(&request(7), |_, _| panic!("boom"));
+        match events.try_recv() {
+            Ok(Event::TranslateFailed { id: 7, message }) => {
+                assert!(message.contains("boom"), "{message}");
+            }
+            other => panic!("expected TranslateFailed, got {other:?}"),
+        }
+        // No run is training: the next request is answered at once, not left waiting.
+        translations.handle_guarded(&request(8), Translations::translate);
+        match events.try_recv() {
+            Ok(Event::TranslateFailed { id: 8, message }) => {
+                assert!(message.contains("no run is training"), "{message}");
+            }
+            other => panic!("expected TranslateFailed, got {other:?}"),
+        }
+    }
+}

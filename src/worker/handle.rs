@@ -36,6 +36,9 @@ pub struct WorkerHandle {
     translation_thread: Option<JoinHandle<()>>,
     /// Raised with Stop and Shutdown, so a run still starting gives up at once.
     stop_requested: Arc<AtomicBool>,
+    /// The run as translations see it: marked as starting when StartTraining is sent, so a
+    /// translation of the current run sent right after waits for its weights.
+    live: Arc<LiveModel>,
     wake: Wake,
     options: WorkerOptions,
 }
@@ -67,9 +70,12 @@ impl WorkerHandle {
             })?;
         let stop = Arc::clone(&stop_requested);
         let forward = translations.clone();
+        let worker_live = Arc::clone(&live);
         let thread = std::thread::Builder::new()
             .name("worker".into())
-            .spawn(move || super::run(&command_receiver, sink, stop, live, forward, options))
+            .spawn(move || {
+                super::run(&command_receiver, sink, stop, worker_live, forward, options);
+            })
             .map_err(|err| Error::Backend(format!("could not start the worker thread: {err}")))?;
         Ok(Self {
             commands,
@@ -78,6 +84,7 @@ impl WorkerHandle {
             thread: Some(thread),
             translation_thread: Some(translation_thread),
             stop_requested,
+            live,
             wake,
             options,
         })
@@ -95,6 +102,8 @@ impl WorkerHandle {
         if matches!(command, Command::Stop | Command::Shutdown) {
             self.stop_requested.store(true, Ordering::SeqCst);
         }
+        let starting = matches!(command, Command::StartTraining(_));
+        let was_training = starting && self.live.run_started();
         let sent = match command {
             Command::Translate(request) => {
                 self.translations
@@ -109,6 +118,9 @@ impl WorkerHandle {
                 TrySendError::Disconnected(_) => TrySendError::Disconnected(()),
             }),
         };
+        if sent.is_err() && starting && !was_training {
+            self.live.run_ended();
+        }
         sent.map_err(|err| match err {
             TrySendError::Full(_) => Error::Backend("the worker is busy; try again".into()),
             TrySendError::Disconnected(_) => Error::Backend("the worker has stopped".into()),

@@ -105,7 +105,9 @@ impl Worker {
     /// Sets or ends the run; the translation thread follows.
     fn set_trainer(&mut self, trainer: Option<Trainer>) {
         match &trainer {
-            Some(_) => self.live.run_started(),
+            Some(_) => {
+                self.live.run_started();
+            }
             None => self.live.run_ended(),
         }
         self.trainer = trainer;
@@ -184,6 +186,8 @@ impl Worker {
             }
             Command::Pause => match (&self.trainer, self.paused) {
                 (Some(trainer), false) => {
+                    // No steps while paused: the weights as they are now serve the sketch.
+                    self.live.publish(trainer.translator());
                     self.paused = true;
                     self.sink.send(Event::Paused {
                         step: trainer.steps(),
@@ -249,6 +253,8 @@ impl Worker {
     }
 
     fn start(&mut self, request: &TrainingRequest) {
+        // Translations of "the current run" asked for while it starts wait for its weights.
+        self.live.run_started();
         let sink = &self.sink;
         let stop = &*self.stop_requested;
         let should_stop = || stop.load(Ordering::SeqCst);
@@ -265,6 +271,7 @@ impl Worker {
             }
             Ok(Ok(None)) => {
                 // Stopped while starting: nothing trained, nothing to save.
+                self.live.run_ended();
                 self.start_abandoned = true;
                 self.sink.send(Event::Finished {
                     step: 0,
@@ -272,11 +279,13 @@ impl Worker {
                 });
             }
             Ok(Err(err)) => {
+                self.live.run_ended();
                 self.sink.send(Event::Failed {
                     message: format!("could not start training: {err}"),
                 });
             }
             Err(panic) => {
+                self.live.run_ended();
                 self.sink.send(Event::Failed {
                     message: format!(
                         "could not start training: the compute device failed ({}){}",

@@ -49,9 +49,10 @@ impl LiveModel {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// A run has started: snapshots may be asked for.
-    pub(crate) fn run_started(&self) {
-        self.lock().training = true;
+    /// A run is starting (or has started): snapshots may be asked for. Returns whether one was
+    /// already going.
+    pub(crate) fn run_started(&self) -> bool {
+        std::mem::replace(&mut self.lock().training, true)
     }
 
     /// The run ended: no more snapshots; waiting requests are answered.

@@ -213,3 +213,65 @@ fn the_app_worker_trains_on_low_priority_threads_and_translates_at_its_own() {
         );
     }
 }
+
+/// Waits for the translation `id`, passing over training events.
+fn translation_of(worker: &WorkerHandle, id: u64) -> Vec<DynamicImage> {
+    loop {
+        match next(worker) {
+            Event::Translated {
+                id: got, images, ..
+            } if got == id => return images,
+            Event::TranslateFailed { id: got, message } if got == id => {
+                panic!("translation {id} failed: {message}")
+            }
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn the_current_run_translates_while_it_trains_and_while_it_is_paused() {
+    let worker = worker();
+    let run_dir = temp_dir("worker-live");
+    worker
+        .send(request(tiny_run(1_000_000), &run_dir, false))
+        .unwrap();
+    let image = gradient(40, 40);
+    let current_run = |id| {
+        Command::Translate(Box::new(TranslateRequest {
+            id,
+            model: None,
+            inputs: TranslateInputs::Images(vec![image.clone()]),
+            options: TranslateOptions::default(),
+            device: DeviceChoice::Cpu,
+        }))
+    };
+    // Asked while the run starts: answered once its weights exist.
+    worker.send(current_run(1)).unwrap();
+    assert_eq!(translation_of(&worker, 1)[0].width(), 40);
+    worker.send(current_run(2)).unwrap();
+    translation_of(&worker, 2);
+    worker.send(Command::Pause).unwrap();
+    loop {
+        if let Event::Paused { .. } = next(&worker) {
+            break;
+        }
+    }
+    // Paused: no steps, and still an answer.
+    worker.send(current_run(3)).unwrap();
+    translation_of(&worker, 3);
+    worker.send(Command::Stop).unwrap();
+    until_finished(&worker);
+    // The run is over: the current run is no longer a model.
+    worker.send(current_run(4)).unwrap();
+    loop {
+        match next(&worker) {
+            Event::TranslateFailed { id: 4, message } => {
+                assert!(message.contains("no run is training"), "{message}");
+                break;
+            }
+            Event::Translated { id: 4, .. } => panic!("no run, no translation"),
+            _ => {}
+        }
+    }
+}

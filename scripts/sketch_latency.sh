@@ -50,4 +50,4 @@ done
 xdotool key ctrl+q
 wait $app || true
 sed -n 2p "$work/frames.txt" 2>/dev/null || echo "no frame log (see $work/app.log)"
-echo "training reached: $(cat "$work"/runs/sketches-001/latest.json 2>/dev/null)"
+echo "training reached: $(tr -d ' \n' <"$work/runs/sketches-001/latest.json" 2>/dev/null)"

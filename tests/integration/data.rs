@@ -47,7 +47,7 @@ fn has_issue(
         .any(|p| p.path.to_string_lossy().contains(name) && predicate(&p.issue))
 }
 
-fn config(preprocess: Preprocess, size: u32) -> SampleConfig {
+pub(crate) fn config(preprocess: Preprocess, size: u32) -> SampleConfig {
     SampleConfig {
         augment: AugmentConfig::new(preprocess, size, 32),
         direction: Direction::AtoB,

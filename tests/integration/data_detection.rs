@@ -6,11 +6,9 @@ use std::path::{Path, PathBuf};
 
 use image::{Rgb, RgbImage};
 use pix2pix_studio::data::augment::Jitter;
-use pix2pix_studio::data::loader::{SampleConfig, load_sample};
+use pix2pix_studio::data::loader::load_sample;
 use pix2pix_studio::data::report::Issue;
-use pix2pix_studio::data::{
-    AugmentConfig, Direction, DiscoverOptions, LayoutHint, PairFiles, Preprocess, Split, discover,
-};
+use pix2pix_studio::data::{DiscoverOptions, LayoutHint, PairFiles, Preprocess, Split, discover};
 
 use crate::util::temp_dir;
 
@@ -48,16 +46,6 @@ fn label_photo_pair(half: u32, height: u32, seed: u32) -> RgbImage {
 
 fn auto() -> DiscoverOptions {
     DiscoverOptions::default()
-}
-
-fn sample_config(preprocess: Preprocess, size: u32) -> SampleConfig {
-    SampleConfig {
-        augment: AugmentConfig::new(preprocess, size, 32),
-        direction: Direction::AtoB,
-        synth: None,
-        input_channels: 3,
-        output_channels: 3,
-    }
 }
 
 #[test]
@@ -237,7 +225,7 @@ fn palette_and_16_bit_pngs_load_with_their_values() {
     }
     let dataset = discover(&dir, &auto()).unwrap();
     assert_eq!(dataset.pairs.len(), 2, "{}", dataset.report);
-    let config = sample_config(Preprocess::None, 32);
+    let config = crate::data::config(Preprocess::None, 32);
     let load = |name: &str| {
         let entry = dataset
             .pairs

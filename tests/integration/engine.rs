@@ -515,6 +515,18 @@ pub(crate) fn run_ok(command: &mut std::process::Command) -> std::process::Outpu
     output
 }
 
+/// The tiny run's network on the command line (see `util::tiny_run`).
+pub(crate) const TINY_CLI: [&str; 8] = [
+    "--crop_size",
+    "32",
+    "--num_downs",
+    "5",
+    "--ngf",
+    "4",
+    "--ndf",
+    "4",
+];
+
 pub(crate) fn binary() -> std::process::Command {
     std::process::Command::new(env!("CARGO_BIN_EXE_pix2pix-studio"))
 }
@@ -528,18 +540,8 @@ fn the_cli_trains_then_translates_and_reports_errors_with_exit_codes() {
         .arg(sketches())
         .args(["-o"])
         .arg(&run_dir)
-        .args([
-            "--crop_size",
-            "32",
-            "--num_downs",
-            "5",
-            "--ngf",
-            "4",
-            "--ndf",
-            "4",
-            "--max-steps",
-            "3",
-        ])
+        .args(TINY_CLI)
+        .args(["--max-steps", "3"])
         .output()
         .unwrap();
     assert!(

@@ -11,19 +11,11 @@ use pix2pix_studio::training::checkpoint;
 use pix2pix_studio::worker::Event;
 
 use crate::checkpoints::small_sketches;
-use crate::engine::{binary, next, request, run_ok, until_finished, worker};
+use crate::engine::{TINY_CLI, binary, next, request, run_ok, until_finished, worker};
 use crate::util::{temp_dir, tiny_run};
 
-/// The tiny run's options on the command line, saving a checkpoint every step.
-const TINY: [&str; 14] = [
-    "--crop_size",
-    "32",
-    "--num_downs",
-    "5",
-    "--ngf",
-    "4",
-    "--ndf",
-    "4",
+/// Saving every step, the rest rarely.
+const SAVE_EVERY_STEP: [&str; 6] = [
     "--checkpoint-every",
     "1",
     "--preview-every",
@@ -32,7 +24,8 @@ const TINY: [&str; 14] = [
     "1000",
 ];
 
-fn train_command(
+/// `train` of the tiny network on `dataset` into `run_dir`, saving every step.
+pub(crate) fn train_command(
     dataset: &Path,
     run_dir: &Path,
     resume: bool,
@@ -44,7 +37,8 @@ fn train_command(
         .arg(dataset)
         .arg("-o")
         .arg(run_dir)
-        .args(TINY)
+        .args(TINY_CLI)
+        .args(SAVE_EVERY_STEP)
         .args(["--max-steps", &max_steps.to_string()]);
     if resume {
         command.arg("--resume");
@@ -288,7 +282,9 @@ fn resume_under(test: &str, mount: impl Fn(&Path, u64) -> String) -> (i32, Strin
         "{bin} --device cpu train --dataroot {} -o {} {} --max-steps 50 --resume",
         shell_quote(&dataset),
         shell_quote(&run_dir),
-        TINY.join(" ")
+        [TINY_CLI.as_slice(), SAVE_EVERY_STEP.as_slice()]
+            .concat()
+            .join(" ")
     );
     let script = format!(
         "set -e\n{mount}\nset +e\n{train} >/dev/null 2>{report}/train.err; echo $? >{report}/train.rc\n\

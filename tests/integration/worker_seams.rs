@@ -135,22 +135,7 @@ fn own_priority() -> i32 {
 fn the_cli_trains_at_the_priority_it_was_started_with() {
     let dataset = crate::checkpoints::small_sketches("worker-cli-priority-data", 6, 1);
     let run_dir = temp_dir("worker-cli-priority").join("run");
-    let mut child = crate::engine::binary()
-        .args(["--device", "cpu", "train", "--dataroot"])
-        .arg(&dataset)
-        .arg("-o")
-        .arg(&run_dir)
-        .args([
-            "--crop_size",
-            "32",
-            "--num_downs",
-            "5",
-            "--ngf",
-            "4",
-            "--ndf",
-            "4",
-        ])
-        .args(["--max-steps", "1000000", "--checkpoint-every", "5"])
+    let mut child = crate::faults::train_command(&dataset, &run_dir, false, 1_000_000)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()

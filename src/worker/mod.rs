@@ -1,5 +1,7 @@
-//! The worker: a named thread that owns every tensor, driven by [`Command`]s and reporting
-//! [`Event`]s. The GUI and the CLI are two faces of it.
+//! The worker, driven by [`Command`]s and reporting [`Event`]s; the GUI and the CLI are two
+//! faces of it. Two named threads own every tensor: `worker` trains (this module) and
+//! `translate` translates beside it ([`translate`]); the handle sends each command to its
+//! thread.
 
 pub mod handle;
 pub mod protocol;

@@ -14,8 +14,8 @@ use crate::error::{Error, Result};
 use crate::model::blocks::NormKind;
 use crate::model::pytorch::{StateDict, load_generator};
 use crate::model::{Dropout, NormMode, UnetGenerator, UnetGeneratorConfig};
+use crate::run_folder;
 use crate::seed::{derived_rng, stream};
-use crate::training::checkpoint;
 
 /// Where the generator comes from.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -65,7 +65,7 @@ impl ModelSource {
     /// replaced file change it.
     pub fn weights_stamp(&self) -> Result<WeightsStamp> {
         let file = match self {
-            ModelSource::RunDir(dir) => checkpoint::latest(dir)?
+            ModelSource::RunDir(dir) => run_folder::latest(dir)?
                 .ok_or_else(|| Error::Checkpoint {
                     path: dir.clone(),
                     reason: "the run has no checkpoint yet (latest.json is missing)".into(),
@@ -144,7 +144,7 @@ impl Translator {
         let device = device.clone().inner();
         match source {
             ModelSource::RunDir(dir) => {
-                let checkpoint = checkpoint::latest(dir)?.ok_or_else(|| Error::Checkpoint {
+                let checkpoint = run_folder::latest(dir)?.ok_or_else(|| Error::Checkpoint {
                     path: dir.clone(),
                     reason: "the run has no checkpoint yet (latest.json is missing)".into(),
                 })?;
@@ -174,7 +174,7 @@ impl Translator {
     }
 
     fn from_checkpoint(dir: &Path, device: &Device) -> Result<Self> {
-        let config = checkpoint::read_config(dir)?;
+        let config = run_folder::read_config(dir)?;
         let generator = load_generator(
             &dir.join("generator.safetensors"),
             &config.training.generator,

@@ -7,6 +7,7 @@
 //! - [`samples`]: the generated `sample_pairs/` datasets.
 //! - [`config`]: the training configuration.
 //! - [`inference`]: translating images with a trained or imported generator.
+//! - [`run_folder`]: a run folder's config and checkpoint pointers.
 //! - [`device`]: choosing a GPU (wgpu) or the CPU (flex).
 //! - [`kernels`]: fast CPU convolutions with their own backward pass (a burn extension).
 //! - [`bench`]: the performance benchmark behind `pix2pix-studio bench`.
@@ -25,6 +26,7 @@ pub mod fs;
 pub mod inference;
 pub mod kernels;
 pub mod model;
+pub mod run_folder;
 pub mod samples;
 pub mod seed;
 pub mod stats;

@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use pix2pix_studio::data::{Direction, DiscoverOptions, LayoutHint, SynthTask, discover};
-use pix2pix_studio::training::checkpoint::{self, Counters};
+use pix2pix_studio::run_folder;
+use pix2pix_studio::training::checkpoint::Counters;
 use pix2pix_studio::training::history::History;
 
 /// Options of `inspect`.
@@ -48,13 +49,13 @@ pub fn inspect_command(args: &InspectArgs) -> anyhow::Result<()> {
 }
 
 fn inspect_run(dir: &Path) -> anyhow::Result<()> {
-    let config = checkpoint::read_config(dir)?;
+    let config = run_folder::read_config(dir)?;
     outln!("{}", dir.display());
     outln!("{}", serde_json::to_string_pretty(&config)?);
     let checkpoint = if dir.join("state.json").is_file() {
         Some(dir.to_path_buf())
     } else {
-        checkpoint::latest(dir)?
+        run_folder::latest(dir)?
     };
     let Some(checkpoint) = checkpoint else {
         outln!("no checkpoint yet");
@@ -92,7 +93,7 @@ fn inspect_run(dir: &Path) -> anyhow::Result<()> {
             m.ssim
         );
     }
-    if let Some(best) = checkpoint::best(dir)? {
+    if let Some(best) = run_folder::best(dir)? {
         outln!("best checkpoint: {}", best.display());
     }
     Ok(())

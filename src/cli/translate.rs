@@ -11,7 +11,7 @@ use pix2pix_studio::device::{self, DeviceChoice};
 use pix2pix_studio::inference::{ModelSource, SizeMode, TranslateOptions, Translator};
 use pix2pix_studio::model::NormMode;
 use pix2pix_studio::model::pytorch::{save_generator, save_generator_half};
-use pix2pix_studio::training::checkpoint;
+use pix2pix_studio::run_folder;
 use pix2pix_studio::worker::{Command, Event, TranslateInputs, TranslateRequest};
 
 use super::{next_event, spawn_worker};
@@ -151,7 +151,7 @@ pub struct ExportArgs {
 pub fn export_command(device: DeviceChoice, args: &ExportArgs) -> anyhow::Result<()> {
     let source = match ModelSource::from_path(&args.model)? {
         ModelSource::RunDir(dir) if args.best => {
-            ModelSource::Checkpoint(checkpoint::best(&dir)?.with_context(|| {
+            ModelSource::Checkpoint(run_folder::best(&dir)?.with_context(|| {
                 format!(
                     "{}: no validation yet, so no best checkpoint",
                     dir.display()
@@ -170,15 +170,15 @@ pub fn export_command(device: DeviceChoice, args: &ExportArgs) -> anyhow::Result
         args.output.clone()
     } else {
         let checkpoint_dir = match &source {
-            ModelSource::RunDir(dir) => checkpoint::latest(dir)?
+            ModelSource::RunDir(dir) => run_folder::latest(dir)?
                 .with_context(|| format!("{}: the run has no checkpoint yet", dir.display()))?,
             ModelSource::Checkpoint(dir) => dir.clone(),
             ModelSource::Weights { .. } => {
                 bail!("{}: already a weights file", args.model.display())
             }
         };
-        let config = checkpoint::read_config(&checkpoint_dir)?;
-        checkpoint::write_config(&args.output, &config)?;
+        let config = run_folder::read_config(&checkpoint_dir)?;
+        run_folder::write_config(&args.output, &config)?;
         args.output.join("generator.safetensors")
     };
     if args.half {

@@ -37,6 +37,9 @@ use crate::model::pytorch::{
     LearnedParam, StateDict, discriminator_parameters, generator_parameters, load_discriminator,
     load_generator, save_discriminator, save_generator,
 };
+use crate::run_folder::{
+    BEST, CHECKPOINTS, CONFIG, LATEST, Pointer, best, latest, read_json, write_json,
+};
 
 /// Where a run stands; saved as `state.json`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -66,19 +69,6 @@ pub enum CheckpointKind {
     Best,
 }
 
-/// A pointer file's contents.
-#[derive(Debug, Serialize, Deserialize)]
-struct Pointer {
-    checkpoint: PathBuf,
-    steps: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    val_l1: Option<f64>,
-}
-
-const CONFIG: &str = "config.json";
-const LATEST: &str = "latest.json";
-const BEST: &str = "best.json";
-const CHECKPOINTS: &str = "checkpoints";
 const GENERATOR: &str = "generator.safetensors";
 const DISCRIMINATOR: &str = "discriminator.safetensors";
 const OPTIMIZER: &str = "optimizer.safetensors";
@@ -86,50 +76,6 @@ const STATE: &str = "state.json";
 const HISTORY: &str = "history.json";
 /// Checkpoint folders being written start with this; they are never read.
 const PARTIAL_PREFIX: &str = ".partial-";
-
-/// Writes `config.json` of a run.
-pub fn write_config(run_dir: &Path, config: &RunConfig) -> Result<()> {
-    std::fs::create_dir_all(run_dir).map_err(|err| Error::io(run_dir, err))?;
-    write_json(&run_dir.join(CONFIG), config)
-}
-
-/// Reads `config.json` from a run folder or a checkpoint folder.
-pub fn read_config(dir: &Path) -> Result<RunConfig> {
-    read_json(&dir.join(CONFIG))
-}
-
-fn write_json(path: &Path, value: &impl Serialize) -> Result<()> {
-    let text = serde_json::to_vec_pretty(value)
-        .map_err(|err| Error::Backend(format!("serialising {}: {err}", path.display())))?;
-    write_atomic(path, &text)
-}
-
-fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
-    let bytes = std::fs::read(path).map_err(|err| Error::io(path, err))?;
-    serde_json::from_slice(&bytes).map_err(|err| Error::Checkpoint {
-        path: path.to_path_buf(),
-        reason: format!("unreadable JSON ({err})"),
-    })
-}
-
-/// The newest checkpoint of a run, if it has one.
-pub fn latest(run_dir: &Path) -> Result<Option<PathBuf>> {
-    pointer(run_dir, LATEST)
-}
-
-/// The checkpoint with the lowest validation L1, if any.
-pub fn best(run_dir: &Path) -> Result<Option<PathBuf>> {
-    pointer(run_dir, BEST)
-}
-
-fn pointer(run_dir: &Path, name: &str) -> Result<Option<PathBuf>> {
-    let path = run_dir.join(name);
-    if !path.exists() {
-        return Ok(None);
-    }
-    let pointer: Pointer = read_json(&path)?;
-    Ok(Some(run_dir.join(pointer.checkpoint)))
-}
 
 /// Saves the state as a checkpoint of `kind` and updates the pointers; returns its folder.
 pub fn save(

@@ -6,7 +6,6 @@ pub mod checkpoint;
 pub mod history;
 pub mod loss;
 pub mod metrics;
-pub mod run;
 pub mod schedule;
 pub mod state;
 pub mod step;

@@ -6,6 +6,7 @@
 pub mod handle;
 pub mod protocol;
 pub mod sink;
+pub mod trainer;
 mod translate;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -16,13 +17,13 @@ use crossbeam_channel::{Receiver, Sender};
 
 use crate::device::{self, DeviceChoice};
 use crate::training::checkpoint::CheckpointKind;
-use crate::training::run::{StepOutcome, Trainer};
 pub use handle::{WorkerHandle, WorkerOptions};
 pub use protocol::{
     Command, DeviceReport, Event, Progress, RunInfo, TrainingRequest, TranslateInputs,
     TranslateRequest, Triplet,
 };
 use sink::EventSink;
+use trainer::{StepOutcome, Trainer};
 use translate::LiveModel;
 
 /// Whether the worker goes on after a command.

@@ -11,6 +11,7 @@ use pix2pix_studio::config::{GanMode, TrainingConfig};
 use pix2pix_studio::device::DeviceChoice;
 use pix2pix_studio::model::pytorch::generator_state_dict;
 use pix2pix_studio::model::{Dropout, NormKind, NormMode};
+use pix2pix_studio::run_folder;
 use pix2pix_studio::training::checkpoint::{self, CheckpointKind, Counters};
 use pix2pix_studio::training::history::History;
 use pix2pix_studio::training::{StepLosses, TrainingState, train_step};
@@ -131,7 +132,7 @@ fn run_on_gpu(worker: &WorkerHandle, run_dir: &Path, max_steps: u64, resume: boo
 }
 
 fn generator_weights(checkpoint_dir: &Path) -> Vec<f32> {
-    let config = checkpoint::read_config(checkpoint_dir).unwrap();
+    let config = run_folder::read_config(checkpoint_dir).unwrap();
     let restored = checkpoint::load(checkpoint_dir, &config, &Device::flex()).unwrap();
     generator_state_dict(&restored.state.generator)
         .unwrap()
@@ -178,8 +179,8 @@ fn a_run_on_the_gpu_reports_compiling_then_resumes_like_a_straight_run() {
         events.last(),
         Some(Event::Finished { step: 5, .. })
     ));
-    let a = generator_weights(&checkpoint::latest(&straight).unwrap().unwrap());
-    let b = generator_weights(&checkpoint::latest(&resumed).unwrap().unwrap());
+    let a = generator_weights(&run_folder::latest(&straight).unwrap().unwrap());
+    let b = generator_weights(&run_folder::latest(&resumed).unwrap().unwrap());
     let error = relative_error(&b, &a);
     eprintln!("resumed vs straight on the GPU: relative error {error:.3e}");
     // Autotune may pick another kernel in another run: equal up to reduction order.

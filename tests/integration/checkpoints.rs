@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 
 use pix2pix_studio::config::RunConfig;
 use pix2pix_studio::model::pytorch::StateDict;
-use pix2pix_studio::training::checkpoint::{self, Counters};
+use pix2pix_studio::run_folder;
+use pix2pix_studio::training::checkpoint::Counters;
 use pix2pix_studio::training::history::History;
 use pix2pix_studio::training::schedule::{LrPolicy, Schedule};
 use pix2pix_studio::worker::Event;
@@ -84,8 +85,8 @@ fn pruning_keeps_what_the_pointers_name_and_the_kept_epochs() {
     std::fs::create_dir_all(checkpoints.join("step_00000099")).unwrap();
     train(short_run(&dataset, 2, 1), &run_dir, false);
 
-    let latest = checkpoint::latest(&run_dir).unwrap().unwrap();
-    let best = checkpoint::best(&run_dir).unwrap().unwrap();
+    let latest = run_folder::latest(&run_dir).unwrap().unwrap();
+    let best = run_folder::best(&run_dir).unwrap().unwrap();
     let mut expected: Vec<String> = ["epoch_0001", "epoch_0002", "epoch_0003"]
         .into_iter()
         .map(String::from)
@@ -144,7 +145,7 @@ fn best_json_follows_the_lowest_validation_l1_and_export_best_writes_it() {
     let best = pointer(&run_dir, "best.json");
     assert_eq!(best["steps"].as_u64(), Some(lowest.step));
     assert_eq!(best["val_l1"].as_f64(), Some(lowest.metrics.l1));
-    let best_dir = checkpoint::best(&run_dir).unwrap().unwrap();
+    let best_dir = run_folder::best(&run_dir).unwrap().unwrap();
     let counters: Counters =
         serde_json::from_str(&std::fs::read_to_string(best_dir.join("state.json")).unwrap())
             .unwrap();
@@ -174,7 +175,7 @@ fn best_json_follows_the_lowest_validation_l1_and_export_best_writes_it() {
 
 /// The generator and optimiser files of a run's latest checkpoint.
 fn latest_weights(run_dir: &Path) -> Vec<Vec<u8>> {
-    let dir = checkpoint::latest(run_dir).unwrap().unwrap();
+    let dir = run_folder::latest(run_dir).unwrap().unwrap();
     [
         "generator.safetensors",
         "discriminator.safetensors",
@@ -204,7 +205,7 @@ fn resume_across_an_epoch_boundary_is_exact() {
             "stopped at step {stop_at}: the resumed run must equal the straight one"
         );
         let read = |dir: &Path| -> Counters {
-            let latest = checkpoint::latest(dir).unwrap().unwrap();
+            let latest = run_folder::latest(dir).unwrap().unwrap();
             serde_json::from_str(&std::fs::read_to_string(latest.join("state.json")).unwrap())
                 .unwrap()
         };
@@ -246,7 +247,7 @@ fn resume_with_a_longer_schedule_follows_the_new_schedule() {
 fn resume_refuses_adam_moments_of_the_wrong_length() {
     let run_dir = temp_dir("ckpt-adam-length");
     train(tiny_run(2), &run_dir, false);
-    let dir = checkpoint::latest(&run_dir).unwrap().unwrap();
+    let dir = run_folder::latest(&run_dir).unwrap().unwrap();
     let path = dir.join("optimizer.safetensors");
     // Every moment as it was, but one cut short by a value.
     let mut dict = StateDict::read(&path).unwrap();

@@ -12,6 +12,7 @@ use pix2pix_studio::inference::{
 };
 use pix2pix_studio::model::pytorch::StateDict;
 use pix2pix_studio::model::{Dropout, NormMode, PatchDiscriminatorConfig, UnetGeneratorConfig};
+use pix2pix_studio::run_folder;
 use pix2pix_studio::training::checkpoint::{self, CheckpointKind, Counters};
 use pix2pix_studio::training::history::History;
 use pix2pix_studio::training::{TrainingState, train_step};
@@ -111,7 +112,7 @@ fn a_short_run_reports_events_in_order() {
     ));
     assert!(run_dir.join("previews/step_00000003.png").is_file());
     assert_eq!(
-        checkpoint::latest(&run_dir).unwrap().unwrap(),
+        run_folder::latest(&run_dir).unwrap().unwrap(),
         run_dir.join("checkpoints/step_00000006")
     );
 }
@@ -220,8 +221,8 @@ fn resuming_continues_exactly_where_the_run_stopped() {
         "the history comes back with the run"
     );
 
-    let a = checkpoint::latest(&straight).unwrap().unwrap();
-    let b = checkpoint::latest(&resumed).unwrap().unwrap();
+    let a = run_folder::latest(&straight).unwrap().unwrap();
+    let b = run_folder::latest(&resumed).unwrap().unwrap();
     for file in [
         "generator.safetensors",
         "discriminator.safetensors",
@@ -298,8 +299,8 @@ fn broken_or_foreign_checkpoints_are_refused_by_name() {
     let worker = worker();
     worker.send(request(tiny_run(2), &run_dir, false)).unwrap();
     until_finished(&worker);
-    let dir = checkpoint::latest(&run_dir).unwrap().unwrap();
-    let config = checkpoint::read_config(&run_dir).unwrap();
+    let dir = run_folder::latest(&run_dir).unwrap().unwrap();
+    let config = run_folder::read_config(&run_dir).unwrap();
 
     let bytes = std::fs::read(dir.join("generator.safetensors")).unwrap();
     std::fs::write(dir.join("generator.safetensors"), &bytes[..bytes.len() / 2]).unwrap();
@@ -333,7 +334,7 @@ fn broken_or_foreign_checkpoints_are_refused_by_name() {
     let fresh = temp_dir("engine-foreign");
     worker.send(request(tiny_run(1), &fresh, false)).unwrap();
     until_finished(&worker);
-    let fresh_dir = checkpoint::latest(&fresh).unwrap().unwrap();
+    let fresh_dir = run_folder::latest(&fresh).unwrap().unwrap();
     let err = checkpoint::load(&fresh_dir, &other, &Device::flex())
         .err()
         .unwrap()
@@ -382,7 +383,7 @@ fn translation_through_the_worker_and_from_exported_weights() {
             "{size:?}"
         );
     }
-    let checkpoint_dir = checkpoint::latest(&run_dir).unwrap().unwrap();
+    let checkpoint_dir = run_folder::latest(&run_dir).unwrap().unwrap();
     let exported = run_dir.join("exported.safetensors");
     let translator =
         Translator::load(&ModelSource::Checkpoint(checkpoint_dir), &Device::flex()).unwrap();
@@ -644,7 +645,7 @@ fn a_diverging_run_stops_with_a_message_and_keeps_its_last_good_checkpoint() {
         })
         .max();
     let step = last_good.expect("some steps succeed before the weights blow up");
-    let latest = checkpoint::latest(&run_dir).unwrap().unwrap();
+    let latest = run_folder::latest(&run_dir).unwrap().unwrap();
     assert!(latest.ends_with(format!("step_{step:08}")));
     let restored = checkpoint::load(&latest, &config, &Device::flex()).unwrap();
     assert!(restored.history.losses.iter().all(|r| r.losses.is_finite()));

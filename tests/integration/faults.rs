@@ -7,6 +7,7 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use burn::tensor::Device;
+use pix2pix_studio::run_folder;
 use pix2pix_studio::training::checkpoint;
 use pix2pix_studio::worker::Event;
 
@@ -48,10 +49,10 @@ pub(crate) fn train_command(
 
 /// Steps of the checkpoint `latest.json` names, after checking the library loads it whole.
 fn latest_loads(run_dir: &Path) -> u64 {
-    let latest = checkpoint::latest(run_dir)
+    let latest = run_folder::latest(run_dir)
         .unwrap()
         .unwrap_or_else(|| panic!("{}: no latest.json", run_dir.display()));
-    let config = checkpoint::read_config(run_dir).unwrap();
+    let config = run_folder::read_config(run_dir).unwrap();
     let restored = checkpoint::load(&latest, &config, &Device::flex())
         .unwrap_or_else(|err| panic!("{}: {err}", latest.display()));
     restored.counters.steps
@@ -274,7 +275,7 @@ fn resume_under(test: &str, mount: impl Fn(&Path, u64) -> String) -> (i32, Strin
     let work = temp_dir(test);
     let run_dir = work.join("run");
     run_ok(&mut train_command(&dataset, &run_dir, false, 1));
-    let checkpoint_bytes = folder_bytes(&checkpoint::latest(&run_dir).unwrap().unwrap());
+    let checkpoint_bytes = folder_bytes(&run_folder::latest(&run_dir).unwrap().unwrap());
     let report = work.join("report");
     std::fs::create_dir_all(&report).unwrap();
     let bin = shell_quote(Path::new(env!("CARGO_BIN_EXE_pix2pix-studio")));

@@ -63,3 +63,24 @@ fn the_engine_never_imports_the_app_and_the_app_never_calls_burn() {
         }
     }
 }
+
+#[test]
+fn training_never_imports_the_worker_and_translation_never_imports_training_runs() {
+    // The worker drives training (`worker/trainer.rs` is the run loop); training reports to no
+    // one, so the import graph has no cycle. Translation reads run folders through
+    // `run_folder`, not through the code that writes checkpoints.
+    for (name, code) in sources() {
+        if name.starts_with("training/") {
+            assert!(
+                !code.contains("crate::worker"),
+                "src/{name} imports the worker"
+            );
+        }
+        if name == "inference.rs" {
+            assert!(
+                !code.contains("training::checkpoint"),
+                "src/{name} reads run folders through training::checkpoint"
+            );
+        }
+    }
+}

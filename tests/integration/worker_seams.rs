@@ -5,7 +5,7 @@ use burn::tensor::Device;
 use image::{DynamicImage, RgbImage};
 use pix2pix_studio::device::DeviceChoice;
 use pix2pix_studio::inference::{ModelSource, SizeMode, TranslateOptions, Translator};
-use pix2pix_studio::training::checkpoint;
+use pix2pix_studio::run_folder;
 use pix2pix_studio::worker::{Command, Event, TranslateInputs, TranslateRequest, WorkerHandle};
 
 use crate::engine::{next, request, until_finished, worker};
@@ -82,7 +82,7 @@ fn stale_model_cache_follows_a_resumed_run_and_a_replaced_model_folder() {
 
     // A model folder whose generator file is replaced (a re-export) is loaded again.
     let model = temp_dir("worker-cache-model");
-    let latest = checkpoint::latest(&run_dir).unwrap().unwrap();
+    let latest = run_folder::latest(&run_dir).unwrap().unwrap();
     for file in ["generator.safetensors", "config.json"] {
         std::fs::copy(latest.join(file), model.join(file)).unwrap();
     }
@@ -93,7 +93,7 @@ fn stale_model_cache_follows_a_resumed_run_and_a_replaced_model_folder() {
     other.training = other.training.with_seed(99);
     worker.send(request(other, &other_run, false)).unwrap();
     until_finished(&worker);
-    let other_latest = checkpoint::latest(&other_run).unwrap().unwrap();
+    let other_latest = run_folder::latest(&other_run).unwrap().unwrap();
     std::fs::copy(
         other_latest.join("generator.safetensors"),
         model.join("generator.safetensors"),

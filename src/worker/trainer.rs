@@ -9,11 +9,8 @@ use std::time::Instant;
 
 use image::{DynamicImage, RgbImage};
 
-use super::checkpoint::{self, CheckpointKind, Counters};
-use super::history::{History, LossRecord, ValidationRecord};
-use super::metrics::Metrics;
-use super::state::TrainingState;
-use super::step::train_step;
+use super::protocol::{Event, Progress, RunInfo, TrainingRequest, Triplet};
+use super::sink::EventSink;
 use crate::config::RunConfig;
 use crate::data::augment::{AugmentConfig, Jitter, Preprocess};
 use crate::data::convert::{
@@ -28,8 +25,12 @@ use crate::device::SelectedDevice;
 use crate::error::{Error, Result};
 use crate::inference::Translator;
 use crate::model::{Dropout, NormMode};
-use crate::worker::protocol::{Event, Progress, RunInfo, TrainingRequest, Triplet};
-use crate::worker::sink::EventSink;
+use crate::run_folder;
+use crate::training::checkpoint::{self, CheckpointKind, Counters};
+use crate::training::history::{History, LossRecord, ValidationRecord};
+use crate::training::metrics::Metrics;
+use crate::training::state::TrainingState;
+use crate::training::step::train_step;
 
 /// Validation compares at most this many pairs (the first of the split), to keep it quick.
 pub const MAX_VALIDATION_PAIRS: usize = 32;
@@ -92,21 +93,21 @@ impl Trainer {
         let (config, restored) = if request.resume {
             // The run's own networks, data and losses; the request may lengthen the schedule,
             // change the reporting intervals, or point to a dataset folder that has moved.
-            let mut config = checkpoint::read_config(&run_dir)?;
+            let mut config = run_folder::read_config(&run_dir)?;
             config.schedule = request.config.schedule;
             config.intervals = request.config.intervals;
             if !config.data.dataset_dir.is_dir() && request.config.data.dataset_dir.is_dir() {
                 config.data.dataset_dir = request.config.data.dataset_dir.clone();
             }
             config.validate()?;
-            let latest = checkpoint::latest(&run_dir)?.ok_or_else(|| Error::Checkpoint {
+            let latest = run_folder::latest(&run_dir)?.ok_or_else(|| Error::Checkpoint {
                 path: run_dir.clone(),
                 reason: "nothing to resume: latest.json is missing".into(),
             })?;
             let restored = checkpoint::load(&latest, &config, &device.device)?;
             (config, Some(restored))
         } else {
-            if checkpoint::latest(&run_dir)?.is_some() {
+            if run_folder::latest(&run_dir)?.is_some() {
                 return Err(Error::InvalidConfig(format!(
                     "{} already holds a run: resume it, or train into another folder",
                     run_dir.display()
@@ -133,7 +134,7 @@ impl Trainer {
                 (restored.state, counters, restored.history)
             }
             None => {
-                checkpoint::write_config(&run_dir, &config)?;
+                run_folder::write_config(&run_dir, &config)?;
                 let state = TrainingState::new(&config.training, &device.device)?;
                 let counters = Counters {
                     learning_rate: config

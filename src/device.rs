@@ -115,6 +115,10 @@ impl SelectedDevice {
 }
 
 /// The CPU device.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "device.rs is where devices are made"
+)]
 pub fn cpu() -> SelectedDevice {
     SelectedDevice {
         device: Device::flex(),
@@ -190,6 +194,10 @@ pub fn select(choice: DeviceChoice) -> Result<SelectedDevice> {
 
 /// Whether tensors on `device` live in host memory (the CPU backend), where the optimiser can
 /// update them in place.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "device.rs is where devices are made"
+)]
 pub fn is_host_memory(device: &Device) -> bool {
     device.clone().inner() == Device::flex()
 }
@@ -266,6 +274,10 @@ mod gpu {
         }
     }
 
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "device.rs is where devices are made"
+    )]
     fn probe() -> Probe {
         configure_runtime(super::gpu_settings().cache_dir.as_deref());
         let (device, setup) = Device::wgpu_options()

@@ -10,7 +10,7 @@
 //! - [`run_folder`]: a run folder's config and checkpoint pointers.
 //! - [`device`]: choosing a GPU (wgpu) or the CPU (flex).
 //! - [`kernels`]: fast CPU convolutions with their own backward pass (a burn extension).
-//! - [`bench`]: the performance benchmark behind `pix2pix-studio bench`.
+//! - [`mod@bench`]: the performance benchmark behind `pix2pix-studio bench`.
 //! - [`worker`]: the thread that owns the tensors, driven by commands, reporting events.
 //! - [`app`]: the desktop GUI (eframe/egui).
 //! - [`bundled`]: where the sample data and demo models shipped with the app are.

@@ -80,6 +80,7 @@ pub fn planar_to_image(
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods, reason = "tests run on the CPU device")]
 mod tests {
     use super::*;
 

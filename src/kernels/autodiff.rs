@@ -16,9 +16,9 @@ use super::ConvKernels;
 
 /// Backward step of [`ConvKernels::conv_forward`].
 #[derive(Debug)]
-struct ConvForward;
+struct ConvBackward;
 
-impl<B: Backend + ConvKernels> Backward<B, 2> for ConvForward {
+impl<B: Backend + ConvKernels> Backward<B, 2> for ConvBackward {
     /// Checkpointed input and weight, stride, padding.
     type State = (NodeId, NodeId, usize, usize);
 
@@ -55,9 +55,9 @@ impl<B: Backend + ConvKernels> Backward<B, 2> for ConvForward {
 
 /// Backward step of [`ConvKernels::conv_input_grad`] used as a transposed convolution.
 #[derive(Debug)]
-struct ConvTranspose;
+struct TransposedConvBackward;
 
-impl<B: Backend + ConvKernels> Backward<B, 2> for ConvTranspose {
+impl<B: Backend + ConvKernels> Backward<B, 2> for TransposedConvBackward {
     /// Checkpointed input and weight, stride, padding.
     type State = (NodeId, NodeId, usize, usize);
 
@@ -91,7 +91,7 @@ impl<B: Backend + ConvKernels, C: CheckpointStrategy> ConvKernels for Autodiff<B
         stride: usize,
         padding: usize,
     ) -> FloatTensor<Self> {
-        match ConvForward
+        match ConvBackward
             .prepare::<C>([x.node(), weight.node()])
             .compute_bound()
             .stateful()
@@ -120,7 +120,7 @@ impl<B: Backend + ConvKernels, C: CheckpointStrategy> ConvKernels for Autodiff<B
         height: usize,
         width: usize,
     ) -> FloatTensor<Self> {
-        match ConvTranspose
+        match TransposedConvBackward
             .prepare::<C>([grad.node(), weight.node()])
             .compute_bound()
             .stateful()

@@ -5,10 +5,20 @@ use burn::tensor::activation::relu;
 
 use crate::config::GanMode;
 
-/// The GAN loss of `logits` (any shape) against the label real (1) or fake (0), averaged over
-/// every patch: BCE-with-logits for [`GanMode::Vanilla`], squared error for [`GanMode::Lsgan`].
-/// Returns a one-element tensor; [`GanMode::Off`] gives zero.
-pub fn gan_loss<const D: usize>(logits: Tensor<D>, real: bool, mode: GanMode) -> Tensor<1> {
+/// The label the discriminator's verdicts are compared with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Label {
+    /// A real pair: target 1.
+    Real,
+    /// A generated pair: target 0.
+    Fake,
+}
+
+/// The GAN loss of `logits` (any shape) against `label`, averaged over every patch:
+/// BCE-with-logits for [`GanMode::Vanilla`], squared error for [`GanMode::Lsgan`]. Returns a
+/// one-element tensor; [`GanMode::Off`] gives zero.
+pub fn gan_loss<const D: usize>(logits: Tensor<D>, label: Label, mode: GanMode) -> Tensor<1> {
+    let real = label == Label::Real;
     match mode {
         GanMode::Vanilla => {
             // BCE(x, z) = softplus(x) for z = 0 and softplus(-x) for z = 1, written in the
@@ -38,6 +48,7 @@ pub fn l1_loss(generated: Tensor<4>, target: Tensor<4>) -> Tensor<1> {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods, reason = "tests run on the CPU device")]
 mod tests {
     use super::*;
     use burn::tensor::Device;
@@ -57,8 +68,8 @@ mod tests {
         let real: f64 = xs.iter().map(|&x| softplus(-x)).sum::<f64>() / 5.0;
         let fake: f64 = xs.iter().map(|&x| softplus(x)).sum::<f64>() / 5.0;
         assert!((sigmoid(0.0) - 0.5).abs() < 1e-12);
-        let got_real = value(gan_loss(logits.clone(), true, GanMode::Vanilla)) as f64;
-        let got_fake = value(gan_loss(logits, false, GanMode::Vanilla)) as f64;
+        let got_real = value(gan_loss(logits.clone(), Label::Real, GanMode::Vanilla)) as f64;
+        let got_fake = value(gan_loss(logits, Label::Fake, GanMode::Vanilla)) as f64;
         assert!((got_real - real).abs() < 1e-5, "{got_real} vs {real}");
         assert!((got_fake - fake).abs() < 1e-5, "{got_fake} vs {fake}");
     }
@@ -67,8 +78,8 @@ mod tests {
     fn lsgan_and_l1() {
         let device = Device::flex();
         let logits = Tensor::<1>::from_floats([0.0, 2.0], &device);
-        assert!((value(gan_loss(logits.clone(), true, GanMode::Lsgan)) - 1.0).abs() < 1e-6);
-        assert!((value(gan_loss(logits, false, GanMode::Lsgan)) - 2.0).abs() < 1e-6);
+        assert!((value(gan_loss(logits.clone(), Label::Real, GanMode::Lsgan)) - 1.0).abs() < 1e-6);
+        assert!((value(gan_loss(logits, Label::Fake, GanMode::Lsgan)) - 2.0).abs() < 1e-6);
         let a = Tensor::<4>::from_floats([[[[1.0, -1.0]]]], &device);
         let b = Tensor::<4>::from_floats([[[[0.5, 1.0]]]], &device);
         assert!((value(l1_loss(a, b)) - 1.25).abs() < 1e-6);

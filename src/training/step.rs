@@ -5,7 +5,7 @@ use burn::module::Module;
 use burn::optim::GradientsParams;
 use burn::tensor::Tensor;
 
-use super::loss::{gan_loss, l1_loss};
+use super::loss::{Label, gan_loss, l1_loss};
 use super::state::TrainingState;
 use crate::config::GanMode;
 use crate::error::{Error, Result};
@@ -116,9 +116,9 @@ fn discriminator_step(
     let mode = state.config.gan_mode;
     let discriminator = &state.discriminator;
     let logits_fake = discriminator.forward_pair(input.clone(), generated, NormMode::Train)?;
-    let loss_fake = gan_loss(logits_fake, false, mode);
+    let loss_fake = gan_loss(logits_fake, Label::Fake, mode);
     let logits_real = discriminator.forward_pair(input.clone(), target.clone(), NormMode::Train)?;
-    let loss_real = gan_loss(logits_real, true, mode);
+    let loss_real = gan_loss(logits_real, Label::Real, mode);
     let loss = loss_fake.clone().add(loss_real.clone()).mul_scalar(0.5);
     let losses = read_pair(loss_real, loss_fake)?;
     let grads = GradientsParams::from_grads(loss.backward(), discriminator);
@@ -147,7 +147,7 @@ fn generator_step(
         // running statistics, as the reference's third D forward does).
         let discriminator = state.discriminator.clone().no_grad();
         let logits = discriminator.forward_pair(input, generated, NormMode::Train)?;
-        let gan = gan_loss(logits, true, config.gan_mode);
+        let gan = gan_loss(logits, Label::Real, config.gan_mode);
         (gan.clone(), gan.add(l1.clone()))
     };
     let losses = read_pair(gan, l1)?;

@@ -1,6 +1,6 @@
 //! The worker, driven by [`Command`]s and reporting [`Event`]s; the GUI and the CLI are two
 //! faces of it. Two named threads own every tensor: `worker` trains (this module) and
-//! `translate` translates beside it ([`translate`]); the handle sends each command to its
+//! `translate` translates beside it (`translate.rs`); the handle sends each command to its
 //! thread.
 
 pub mod handle;

@@ -5,6 +5,10 @@
     clippy::expect_used,
     reason = "tests fail by panicking"
 )]
+#![allow(
+    clippy::disallowed_methods,
+    reason = "tests make the CPU device directly; they check the device rule, not follow it"
+)]
 
 mod checkpoints;
 mod data;

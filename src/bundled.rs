@@ -1,5 +1,7 @@
-//! Where the bundled sample data and demo models are: beside the working directory when the app
-//! runs from the repository (`cargo run`), else where the crate was built.
+//! What ships with the app: the demo models, embedded in the binary (about 8 MB) so the Sketch
+//! tab and `translate` work from any folder and from a copied or `cargo install`ed binary; and
+//! the sample data, found beside the working directory (`cargo run`) or where the crate was
+//! built, and said to be missing otherwise.
 
 use std::path::{Path, PathBuf};
 
@@ -14,11 +16,28 @@ pub enum DemoModel {
 }
 
 impl DemoModel {
-    /// The model's folder name under `assets/demo/`.
-    fn folder_name(self) -> &'static str {
+    /// The model's name (its folder under `assets/demo/`).
+    pub fn name(self) -> &'static str {
         match self {
             DemoModel::Sketches => "sketches",
             DemoModel::Labels => "labels",
+        }
+    }
+
+    /// The model's `config.json` (a run configuration), as shipped in the binary.
+    pub fn config_json(self) -> &'static [u8] {
+        match self {
+            DemoModel::Sketches => include_bytes!("../assets/demo/sketches/config.json"),
+            DemoModel::Labels => include_bytes!("../assets/demo/labels/config.json"),
+        }
+    }
+
+    /// The model's `generator.safetensors` (f16, the reference's keys), as shipped in the
+    /// binary.
+    pub fn generator_safetensors(self) -> &'static [u8] {
+        match self {
+            DemoModel::Sketches => include_bytes!("../assets/demo/sketches/generator.safetensors"),
+            DemoModel::Labels => include_bytes!("../assets/demo/labels/generator.safetensors"),
         }
     }
 }
@@ -26,12 +45,6 @@ impl DemoModel {
 /// The bundled `sample_pairs/` folder, if it can be found.
 pub fn sample_pairs_dir() -> Option<PathBuf> {
     find(Path::new("sample_pairs"))
-}
-
-/// A shipped demo model's folder (`config.json` + `generator.safetensors`, loadable as a
-/// checkpoint), if it can be found.
-pub fn demo_model_dir(model: DemoModel) -> Option<PathBuf> {
-    find(&Path::new("assets/demo").join(model.folder_name()))
 }
 
 /// `relative` under the working directory, else under the crate's source folder.

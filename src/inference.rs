@@ -8,11 +8,13 @@ use burn::tensor::Device;
 use image::DynamicImage;
 use serde::{Deserialize, Serialize};
 
+use crate::bundled::DemoModel;
+use crate::config::RunConfig;
 use crate::data::augment::{FILTER, FitMode, fit_to_multiple};
 use crate::data::convert::{image_to_planar, planar_to_tensor, tensor_to_images};
 use crate::error::{Error, Result};
 use crate::model::blocks::NormKind;
-use crate::model::pytorch::{StateDict, load_generator};
+use crate::model::pytorch::{StateDict, generator_from_dict, load_generator};
 use crate::model::{Dropout, NormMode, UnetGenerator, UnetGeneratorConfig};
 use crate::run_folder;
 use crate::seed::{derived_rng, stream};
@@ -24,6 +26,8 @@ pub enum ModelSource {
     RunDir(PathBuf),
     /// One checkpoint folder.
     Checkpoint(PathBuf),
+    /// A demo model shipped inside the binary.
+    Demo(DemoModel),
     /// A reference state dict; the architecture is read from the key shapes when not given.
     Weights {
         /// The `.pth` or `.safetensors` file.
@@ -73,6 +77,14 @@ impl ModelSource {
                 .join("generator.safetensors"),
             ModelSource::Checkpoint(dir) => dir.join("generator.safetensors"),
             ModelSource::Weights { path, .. } => path.clone(),
+            // Inside the binary: it never changes while the program runs.
+            ModelSource::Demo(model) => {
+                return Ok(WeightsStamp {
+                    file: demo_path(*model),
+                    modified: None,
+                    len: model.generator_safetensors().len() as u64,
+                });
+            }
         };
         let metadata = std::fs::metadata(&file).map_err(|err| Error::io(&file, err))?;
         Ok(WeightsStamp {
@@ -81,6 +93,11 @@ impl ModelSource {
             file,
         })
     }
+}
+
+/// How an embedded demo model is named in messages (it has no file).
+fn demo_path(model: DemoModel) -> PathBuf {
+    PathBuf::from(format!("<built-in demo model {}>", model.name()))
 }
 
 /// The identity of a weights file at one moment: see [`ModelSource::weights_stamp`].
@@ -151,6 +168,7 @@ impl Translator {
                 Self::from_checkpoint(&checkpoint, &device)
             }
             ModelSource::Checkpoint(dir) => Self::from_checkpoint(dir, &device),
+            ModelSource::Demo(model) => Self::from_demo(*model, &device),
             ModelSource::Weights { path, architecture } => {
                 let config = match architecture {
                     Some(config) => config.clone(),
@@ -185,6 +203,25 @@ impl Translator {
             trained_size_px: config.data.image_size_px,
             device: device.clone(),
             description: format!("{}", dir.display()),
+        })
+    }
+
+    fn from_demo(model: DemoModel, device: &Device) -> Result<Self> {
+        let name = demo_path(model);
+        let config: RunConfig =
+            serde_json::from_slice(model.config_json()).map_err(|err| Error::Checkpoint {
+                path: name.join("config.json"),
+                reason: format!("unreadable JSON ({err})"),
+            })?;
+        let dict = StateDict::from_safetensors(
+            model.generator_safetensors(),
+            &name.join("generator.safetensors"),
+        )?;
+        Ok(Self {
+            generator: generator_from_dict(dict, &config.training.generator, device)?,
+            trained_size_px: config.data.image_size_px,
+            device: device.clone(),
+            description: format!("the demo model ({})", model.name()),
         })
     }
 

@@ -208,7 +208,7 @@ impl TrainForm {
 /// Which generator a tab uses.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ModelChoice {
-    /// The demo model shipped in `assets/demo/` (sketches, or labels in palette mode).
+    /// The demo model built into the binary (sketches, or labels in palette mode).
     #[default]
     Demo,
     /// The run being trained, or the last one trained in this session.
@@ -239,9 +239,7 @@ impl ModelPick {
         current_run: CurrentRun<'_>,
     ) -> Result<Option<ModelSource>, String> {
         match self.choice {
-            ModelChoice::Demo => bundled::demo_model_dir(demo)
-                .map(|dir| Some(ModelSource::Checkpoint(dir)))
-                .ok_or_else(|| "the demo model (assets/demo/) was not found".to_string()),
+            ModelChoice::Demo => Ok(Some(ModelSource::Demo(demo))),
             ModelChoice::CurrentRun => match current_run {
                 CurrentRun::Training => Ok(None),
                 CurrentRun::Finished(dir) => Ok(Some(ModelSource::RunDir(dir.to_path_buf()))),

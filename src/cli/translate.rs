@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use pix2pix_studio::bundled::{DemoModel, demo_model_dir};
+use pix2pix_studio::bundled::DemoModel;
 use pix2pix_studio::data::decode::image_files;
 use pix2pix_studio::device::{self, DeviceChoice};
 use pix2pix_studio::inference::{ModelSource, SizeMode, TranslateOptions, Translator};
@@ -20,7 +20,7 @@ use super::{next_event, spawn_worker};
 #[derive(Debug, clap::Args)]
 pub struct TranslateArgs {
     /// The model: a run folder, a checkpoint folder, or reference weights (.pth, .safetensors).
-    /// Default: the demo model shipped in assets/demo/sketches.
+    /// Default: the demo model built into the binary (trained on sample_pairs/sketches).
     #[arg(long, short = 'm')]
     pub model: Option<PathBuf>,
     /// Images or folders of images.
@@ -57,11 +57,8 @@ pub fn translate_command(device: DeviceChoice, args: &TranslateArgs) -> anyhow::
     let model = match &args.model {
         Some(path) => ModelSource::from_path(path)?,
         None => {
-            let demo = demo_model_dir(DemoModel::Sketches).context(
-                "no --model given and the demo model (assets/demo/sketches) was not found",
-            )?;
-            eprintln!("using the demo model {}", demo.display());
-            ModelSource::Checkpoint(demo)
+            eprintln!("no --model given: using the built-in demo model (sketches)");
+            ModelSource::Demo(DemoModel::Sketches)
         }
     };
     let paths = expand_inputs(&args.inputs)?;
@@ -176,6 +173,7 @@ pub fn export_command(device: DeviceChoice, args: &ExportArgs) -> anyhow::Result
             ModelSource::Weights { .. } => {
                 bail!("{}: already a weights file", args.model.display())
             }
+            ModelSource::Demo(_) => bail!("the built-in demo model has no run folder to export"),
         };
         let config = run_folder::read_config(&checkpoint_dir)?;
         run_folder::write_config(&args.output, &config)?;

@@ -87,7 +87,16 @@ pub fn load_generator(
     device: &Device,
 ) -> Result<UnetGenerator> {
     config.validate()?;
-    let mut dict = StateDict::read(path)?;
+    generator_from_dict(StateDict::read(path)?, config, device)
+}
+
+/// A generator of architecture `config` from a reference state dict already read.
+pub fn generator_from_dict(
+    mut dict: StateDict,
+    config: &UnetGeneratorConfig,
+    device: &Device,
+) -> Result<UnetGenerator> {
+    config.validate()?;
     dict.strip_wrapper(GENERATOR_ANCHOR);
     let mut levels = Vec::new();
     for spec in config.level_specs() {
@@ -397,6 +406,18 @@ impl StateDict {
         })
     }
 
+    /// A `.safetensors` file's bytes; `name` stands for the file in messages.
+    pub fn from_safetensors(bytes: &[u8], name: &Path) -> Result<Self> {
+        let tensors = parse_safetensors(bytes, name)?;
+        if tensors.is_empty() {
+            return Err(weight_file(name, "it holds no tensors"));
+        }
+        Ok(Self {
+            path: name.to_path_buf(),
+            tensors,
+        })
+    }
+
     /// The keys still unread.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.tensors.keys().map(String::as_str)
@@ -532,7 +553,11 @@ fn weight_file(path: &Path, reason: impl Into<String>) -> Error {
 
 fn read_safetensors(path: &Path) -> Result<BTreeMap<String, HostTensor>> {
     let bytes = std::fs::read(path).map_err(|err| Error::io(path, err))?;
-    let file = safetensors::SafeTensors::deserialize(&bytes)
+    parse_safetensors(&bytes, path)
+}
+
+fn parse_safetensors(bytes: &[u8], path: &Path) -> Result<BTreeMap<String, HostTensor>> {
+    let file = safetensors::SafeTensors::deserialize(bytes)
         .map_err(|err| weight_file(path, format!("safetensors: {err}")))?;
     let mut tensors = BTreeMap::new();
     for (name, view) in file.iter() {

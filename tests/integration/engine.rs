@@ -469,11 +469,13 @@ fn mean_abs_diff(a: &image::RgbImage, b: &image::RgbImage) -> f64 {
 }
 
 #[test]
-fn the_shipped_demo_model_colours_a_committed_sketch() {
+fn the_built_in_demo_model_colours_a_committed_sketch_from_any_folder() {
     let dir = temp_dir("engine-demo-smoke");
-    let examples = PathBuf::from("assets/examples");
+    let examples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/examples");
+    // Run from a folder with no assets/ in it: the demo model is inside the binary.
     run_ok(
         binary()
+            .current_dir(&dir)
             .arg("translate")
             .arg(examples.join("house_sketch.png"))
             .args(["-o"])
@@ -503,6 +505,31 @@ fn the_shipped_demo_model_colours_a_committed_sketch() {
         diff < 3.0,
         "differs from the stored expectation by {diff:.2} levels"
     );
+}
+
+#[test]
+fn the_built_in_demo_models_are_the_shipped_folders() {
+    use pix2pix_studio::bundled::DemoModel;
+    let image = image::DynamicImage::ImageRgb8(image::RgbImage::from_fn(90, 70, |x, y| {
+        image::Rgb([(x * 3) as u8, (y * 3) as u8, 200])
+    }));
+    for model in [DemoModel::Sketches, DemoModel::Labels] {
+        let folder = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("assets/demo")
+            .join(model.name());
+        let translate = |source: ModelSource| {
+            Translator::load(&source, &Device::flex())
+                .unwrap()
+                .translate(&image, &TranslateOptions::default())
+                .unwrap()
+                .to_rgb8()
+        };
+        assert_eq!(
+            translate(ModelSource::Demo(model)),
+            translate(ModelSource::Checkpoint(folder)),
+            "{model:?}"
+        );
+    }
 }
 
 /// Runs the binary and checks that it succeeded (showing its errors otherwise).

@@ -465,7 +465,12 @@ fn translate_loads_images_sends_them_and_saves_the_results() {
         panic!("expected one translation, got {sent:?}");
     };
     assert!(
-        matches!(&request.model, Some(pix2pix_studio::inference::ModelSource::Checkpoint(dir)) if dir.ends_with("assets/demo/sketches")),
+        matches!(
+            &request.model,
+            Some(pix2pix_studio::inference::ModelSource::Demo(
+                pix2pix_studio::bundled::DemoModel::Sketches
+            ))
+        ),
         "the demo model by default: {:?}",
         request.model
     );
@@ -533,7 +538,12 @@ fn palette_mode_draws_label_rectangles_for_the_labels_model() {
     let sent: Vec<Command> = fake.sent();
     let translated_with_labels = sent.iter().any(|command| {
         matches!(command, Command::Translate(request)
-            if matches!(&request.model, Some(pix2pix_studio::inference::ModelSource::Checkpoint(dir)) if dir.ends_with("assets/demo/labels")))
+        if matches!(
+            &request.model,
+            Some(pix2pix_studio::inference::ModelSource::Demo(
+                pix2pix_studio::bundled::DemoModel::Labels
+            ))
+        ))
     });
     assert!(translated_with_labels, "{sent:?}");
 }

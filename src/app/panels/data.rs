@@ -169,7 +169,7 @@ fn folder_row(ui: &mut egui::Ui, settings: &mut Settings, actions: &mut Vec<UiAc
                 }
             }
         } else {
-            ui.label("(sample_pairs/ not found)");
+            ui.label("(sample_pairs/ is not beside this program: run it from the repository, or choose a folder)");
         }
         ui.weak("You can also drop a folder on the window.");
     });

@@ -21,7 +21,7 @@ pub fn model_pick_ui(
             ModelChoice::Demo,
             format!("demo ({demo_name})"),
         )
-        .on_hover_text("The small model shipped in assets/demo/");
+        .on_hover_text("The small model built into the app (made from assets/demo/)");
         ui.radio_value(&mut pick.choice, ModelChoice::CurrentRun, "current run")
             .on_hover_text(
                 "The run being trained (its live weights), or the last run of this session",

@@ -137,6 +137,25 @@ pub(crate) fn step_until(
     panic!("the condition was not met in time");
 }
 
+/// Loads the Translate tab's typed folder, waits for `name` to show, presses "Translate images"
+/// and returns the one request sent.
+pub(crate) fn load_and_translate(
+    harness: &mut Harness<'static, StudioApp>,
+    fake: &Fake,
+    name: &str,
+) -> Box<pix2pix_studio::worker::TranslateRequest> {
+    harness.run_steps(2);
+    harness.get_by_label("Load").click();
+    step_until(harness, |h| has_label(h, &format!("input {name}")));
+    harness.get_by_label("Translate images").click();
+    harness.run_steps(2);
+    let mut sent = fake.sent();
+    match (sent.pop(), sent.is_empty()) {
+        (Some(Command::Translate(request)), true) => request,
+        (last, _) => panic!("expected one translation, got {sent:?} then {last:?}"),
+    }
+}
+
 pub(crate) fn has_label(harness: &Harness<'static, StudioApp>, text: &str) -> bool {
     harness.query_all_by_label_contains(text).next().is_some()
 }
@@ -455,15 +474,7 @@ fn translate_loads_images_sends_them_and_saves_the_results() {
     settings.translate_inputs = dir.display().to_string();
     let output_dir = PathBuf::from(&settings.output_dir);
     let (mut harness, fake) = harness(settings);
-    harness.run_steps(2);
-    harness.get_by_label("Load").click();
-    step_until(&mut harness, |h| has_label(h, "input photo.png"));
-    harness.get_by_label("Translate images").click();
-    harness.run_steps(2);
-    let sent = fake.sent();
-    let [Command::Translate(request)] = sent.as_slice() else {
-        panic!("expected one translation, got {sent:?}");
-    };
+    let request = load_and_translate(&mut harness, &fake, "photo.png");
     assert!(
         matches!(
             &request.model,

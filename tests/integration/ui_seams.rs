@@ -143,15 +143,7 @@ fn translate_tab_race_new_inputs_supersede_a_pending_translation() {
     settings.translate_inputs = first.display().to_string();
     let output_dir = PathBuf::from(&settings.output_dir);
     let (mut harness, fake) = harness(settings);
-    harness.run_steps(2);
-    harness.get_by_label("Load").click();
-    step_until(&mut harness, |h| has_label(h, "input old.png"));
-    harness.get_by_label("Translate images").click();
-    harness.run_steps(2);
-    let sent = fake.sent();
-    let [Command::Translate(request)] = sent.as_slice() else {
-        panic!("expected one translation, got {sent:?}");
-    };
+    let request = crate::ui::load_and_translate(&mut harness, &fake, "old.png");
 
     // New images arrive (typed and loaded, or dropped) while the old request is in flight.
     harness.state_mut().settings_mut().translate_inputs = second.display().to_string();

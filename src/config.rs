@@ -121,7 +121,7 @@ impl DataConfig {
             layout: LayoutHint::Auto,
             preprocess: Preprocess::ResizeAndCrop,
             image_size_px,
-            load_size_px: (image_size_px * 286).div_ceil(256),
+            load_size_px: crate::data::augment::reference_load_size(image_size_px),
             flip: true,
             batch_size: 1,
             shuffle: true,
@@ -286,7 +286,7 @@ impl Default for RunOptions {
     fn default() -> Self {
         Self {
             image_size_px: 256,
-            load_size_px: 286,
+            load_size_px: crate::data::augment::reference_load_size(256),
             num_downs: 8,
             ngf: 64,
             ndf: 64,

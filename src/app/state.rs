@@ -148,7 +148,7 @@ impl TrainForm {
             device: DeviceChoice::Auto,
             options: RunOptions {
                 image_size_px: 128,
-                load_size_px: 143,
+                load_size_px: crate::data::augment::reference_load_size(128),
                 num_downs: 7,
                 ngf: 32,
                 ndf: 32,

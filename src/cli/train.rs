@@ -11,6 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use pix2pix_studio::config::{
     DataConfig, GanMode, Intervals, RunConfig, RunOptions, TrainingConfig,
 };
+use pix2pix_studio::data::augment::reference_load_size;
 use pix2pix_studio::data::{Direction, LayoutHint, Preprocess, SynthTask};
 use pix2pix_studio::device::DeviceChoice;
 use pix2pix_studio::model::blocks::NormKind;
@@ -153,7 +154,7 @@ impl TrainArgs {
             image_size_px: self.crop_size,
             load_size_px: self
                 .load_size
-                .unwrap_or_else(|| (self.crop_size * 286).div_ceil(256)),
+                .unwrap_or_else(|| reference_load_size(self.crop_size)),
             num_downs,
             ngf: self.ngf,
             ndf: self.ndf,

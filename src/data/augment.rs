@@ -53,13 +53,19 @@ pub struct AugmentConfig {
     pub size_multiple: u32,
 }
 
+/// The reference's load size for a crop size: 286 for 256, scaled (`size · 286 / 256`, rounded
+/// up), so the random crop has the same room at every size. The one place this rule lives.
+pub fn reference_load_size(image_size_px: u32) -> u32 {
+    (image_size_px * 286).div_ceil(256)
+}
+
 impl AugmentConfig {
-    /// The reference's defaults scaled to `image_size_px`: load = size · 286 / 256, flips on.
+    /// The reference's defaults scaled to `image_size_px`: the [`reference_load_size`], flips on.
     pub fn new(preprocess: Preprocess, image_size_px: u32, size_multiple: u32) -> Self {
         Self {
             preprocess,
             image_size_px,
-            load_size_px: (image_size_px * 286).div_ceil(256),
+            load_size_px: reference_load_size(image_size_px),
             flip: true,
             size_multiple,
         }

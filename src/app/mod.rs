@@ -391,7 +391,6 @@ impl StudioApp {
                     } else {
                         Err("the images changed while they were translated; translate again".into())
                     });
-                    self.translate.pending = None;
                 } else if self
                     .translate
                     .folder_job

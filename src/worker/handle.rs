@@ -105,26 +105,13 @@ impl WorkerHandle {
         let starting = matches!(command, Command::StartTraining(_));
         let was_training = starting && self.live.run_started();
         let sent = match command {
-            Command::Translate(request) => {
-                self.translations
-                    .try_send(*request)
-                    .map_err(|err| match err {
-                        TrySendError::Full(_) => TrySendError::Full(()),
-                        TrySendError::Disconnected(_) => TrySendError::Disconnected(()),
-                    })
-            }
-            command => self.commands.try_send(command).map_err(|err| match err {
-                TrySendError::Full(_) => TrySendError::Full(()),
-                TrySendError::Disconnected(_) => TrySendError::Disconnected(()),
-            }),
+            Command::Translate(request) => self.translations.try_send(*request).map_err(refused),
+            command => self.commands.try_send(command).map_err(refused),
         };
         if sent.is_err() && starting && !was_training {
             self.live.run_ended();
         }
-        sent.map_err(|err| match err {
-            TrySendError::Full(_) => Error::Backend("the worker is busy; try again".into()),
-            TrySendError::Disconnected(_) => Error::Backend("the worker has stopped".into()),
-        })
+        sent
     }
 
     /// A sender for commands from another thread (the CLI's Ctrl-C handler).
@@ -181,5 +168,13 @@ impl Drop for WorkerHandle {
         {
             let _ = thread.join();
         }
+    }
+}
+
+/// Why a command could not be sent, for the caller.
+fn refused<T>(err: TrySendError<T>) -> Error {
+    match err {
+        TrySendError::Full(_) => Error::Backend("the worker is busy; try again".into()),
+        TrySendError::Disconnected(_) => Error::Backend("the worker has stopped".into()),
     }
 }

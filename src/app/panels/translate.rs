@@ -91,27 +91,20 @@ impl TranslateView {
         self.revision += 1;
     }
 
-    /// Takes the outputs of request `id`, in order, if it is the one in flight for the images
-    /// loaded now; returns whether they were taken.
+    /// Answers the pending request `id` with its outputs, which land only if the images are
+    /// still the ones it was made from; returns whether they landed.
     pub fn take_outputs(&mut self, id: u64, outputs: Vec<DynamicImage>) -> bool {
         let current = self.input_paths();
-        match self.pending.take() {
-            Some(pending)
-                if pending.id == id
-                    && pending.inputs == current
-                    && outputs.len() == current.len() =>
-            {
-                for (item, output) in self.items.iter_mut().zip(outputs) {
-                    item.output = Some(output);
-                }
-                self.revision += 1;
-                true
+        let answered = self.pending.take_if(|pending| pending.id == id);
+        let lands = answered
+            .is_some_and(|pending| pending.inputs == current && outputs.len() == current.len());
+        if lands {
+            for (item, output) in self.items.iter_mut().zip(outputs) {
+                item.output = Some(output);
             }
-            other => {
-                self.pending = other;
-                false
-            }
+            self.revision += 1;
         }
+        lands
     }
 
     /// The results, named `<stem>_translated.png`.

@@ -6,14 +6,16 @@ use std::path::{Path, PathBuf};
 use burn::config::Config;
 use serde::{Deserialize, Serialize};
 
+use crate::data::augment::reference_load_size;
 use crate::data::{Direction, LayoutHint, Preprocess, SynthTask};
 use crate::error::Error;
 use crate::model::blocks::NormKind;
+use crate::model::generator::{MAX_NUM_DOWNS, MIN_NUM_DOWNS};
 use crate::model::{PatchDiscriminatorConfig, UnetGeneratorConfig};
 use crate::training::schedule::{PolicyKind, Schedule};
 
 /// The adversarial loss (`--gan_mode`), or none for the paper's L1-only ablation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum GanMode {
     /// Binary cross-entropy on the logits against 1 / 0 (the paper's loss, the default).
@@ -22,7 +24,62 @@ pub enum GanMode {
     /// Least squares: mean squared error of the logits against 1 / 0.
     Lsgan,
     /// No GAN term and no discriminator: the generator learns from L1 alone.
+    #[value(name = "none", alias = "off")]
     Off,
+}
+
+/// The reference's generator names (`--netG`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum GeneratorNet {
+    /// The U-Net whose bottleneck is 1×1 at the training size ([`fitting_num_downs`]).
+    #[default]
+    Auto,
+    /// U-Net with 8 down-samplings, for 256 px.
+    #[value(name = "unet_256")]
+    Unet256,
+    /// U-Net with 7 down-samplings, for 128 px.
+    #[value(name = "unet_128")]
+    Unet128,
+}
+
+impl GeneratorNet {
+    /// The U-Net depth this name stands for at `image_size_px`.
+    pub fn num_downs(self, image_size_px: u32) -> usize {
+        match self {
+            GeneratorNet::Auto => fitting_num_downs(image_size_px),
+            GeneratorNet::Unet256 => 8,
+            GeneratorNet::Unet128 => 7,
+        }
+    }
+}
+
+/// The U-Net depth whose bottleneck is 1×1 at `image_size_px` (8 at 256 px, as `unet_256`), at
+/// least [`MIN_NUM_DOWNS`] and at most [`MAX_NUM_DOWNS`].
+pub fn fitting_num_downs(image_size_px: u32) -> usize {
+    (image_size_px.max(1).ilog2() as usize).clamp(MIN_NUM_DOWNS, MAX_NUM_DOWNS)
+}
+
+/// The reference's discriminator names (`--netD`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum DiscriminatorNet {
+    /// The 70×70 PatchGAN (3 stride-2 layers).
+    Basic,
+    /// A PatchGAN with `--n_layers_D` stride-2 layers.
+    #[value(name = "n_layers")]
+    NLayers,
+    /// The 1×1 PixelGAN.
+    Pixel,
+}
+
+impl DiscriminatorNet {
+    /// The number of stride-2 layers, `n_layers` for [`DiscriminatorNet::NLayers`].
+    pub fn n_layers(self, n_layers: usize) -> usize {
+        match self {
+            DiscriminatorNet::Basic => 3,
+            DiscriminatorNet::NLayers => n_layers,
+            DiscriminatorNet::Pixel => 0,
+        }
+    }
 }
 
 /// Everything that defines how a pix2pix model trains (data and schedule come later).
@@ -33,16 +90,16 @@ pub struct TrainingConfig {
     /// The discriminator's architecture.
     pub discriminator: PatchDiscriminatorConfig,
     /// The adversarial loss.
-    #[config(default = "GanMode::Vanilla")]
+    #[config(default = "RunOptions::default().gan_mode")]
     pub gan_mode: GanMode,
     /// Weight of the L1 term (`--lambda_L1`); 0 trains with the GAN term alone.
-    #[config(default = 100.0)]
+    #[config(default = "RunOptions::default().lambda_l1")]
     pub lambda_l1: f64,
     /// Adam learning rate for both networks (`--lr`).
-    #[config(default = 2e-4)]
+    #[config(default = "RunOptions::default().learning_rate")]
     pub learning_rate: f64,
     /// Adam beta1 (`--beta1`).
-    #[config(default = 0.5)]
+    #[config(default = "RunOptions::default().beta1")]
     pub beta1: f64,
     /// Adam beta2.
     #[config(default = 0.999)]
@@ -51,7 +108,7 @@ pub struct TrainingConfig {
     #[config(default = 1e-8)]
     pub epsilon: f64,
     /// Seed of the initial weights and of the dropout masks.
-    #[config(default = 0)]
+    #[config(default = "RunOptions::default().seed")]
     pub seed: u64,
 }
 
@@ -113,21 +170,6 @@ pub struct DataConfig {
 }
 
 impl DataConfig {
-    /// The reference's defaults at `image_size_px` for `dataset_dir`.
-    pub fn new(dataset_dir: impl Into<PathBuf>, image_size_px: u32) -> Self {
-        Self {
-            dataset_dir: dataset_dir.into(),
-            direction: Direction::AtoB,
-            layout: LayoutHint::Auto,
-            preprocess: Preprocess::ResizeAndCrop,
-            image_size_px,
-            load_size_px: crate::data::augment::reference_load_size(image_size_px),
-            flip: true,
-            batch_size: 1,
-            shuffle: true,
-        }
-    }
-
     /// The synthesis task, for a folder of plain photos.
     pub fn synth(&self) -> Option<SynthTask> {
         match self.layout {
@@ -152,19 +194,6 @@ pub struct Intervals {
     pub preview_samples: usize,
     /// Stop after this many steps in all, whatever the schedule says.
     pub max_steps: Option<u64>,
-}
-
-impl Default for Intervals {
-    fn default() -> Self {
-        Self {
-            preview_every_steps: 100,
-            validate_every_steps: 500,
-            checkpoint_every_steps: 1000,
-            keep_every_epochs: 5,
-            preview_samples: 4,
-            max_steps: None,
-        }
-    }
 }
 
 /// Everything that defines a training run; saved as `config.json` in its folder.
@@ -277,17 +306,23 @@ pub struct RunOptions {
     pub checkpoint_every_steps: u64,
     /// Epochs between checkpoints kept for good (`--save_epoch_freq`).
     pub keep_every_epochs: usize,
+    /// Fixed validation (or training) pairs shown in previews.
+    pub preview_samples: usize,
     /// Stop after this many steps in all.
     pub max_steps: Option<u64>,
 }
 
+/// The reference's training size, from which its load size and U-Net depth follow.
+const REFERENCE_SIZE_PX: u32 = 256;
+
 impl Default for RunOptions {
-    /// The reference's pix2pix defaults.
+    /// The reference's pix2pix defaults: the one place each default is written. The CLI's flags,
+    /// the app's Paper preset and the model configs' own defaults all read them from here.
     fn default() -> Self {
         Self {
-            image_size_px: 256,
-            load_size_px: crate::data::augment::reference_load_size(256),
-            num_downs: 8,
+            image_size_px: REFERENCE_SIZE_PX,
+            load_size_px: reference_load_size(REFERENCE_SIZE_PX),
+            num_downs: fitting_num_downs(REFERENCE_SIZE_PX),
             ngf: 64,
             ndf: 64,
             n_layers_d: 3,
@@ -313,12 +348,39 @@ impl Default for RunOptions {
             validate_every_steps: 500,
             checkpoint_every_steps: 1000,
             keep_every_epochs: 5,
+            preview_samples: 4,
             max_steps: None,
         }
     }
 }
 
 impl RunOptions {
+    /// The Quick preset: small networks at 128 px (U-Net 128, ngf/ndf 32), so the sample data
+    /// learns visibly within minutes on a CPU; used by the app and by `quality`.
+    pub fn quick() -> Self {
+        Self {
+            ngf: 32,
+            ndf: 32,
+            n_epochs: 10,
+            n_epochs_decay: 10,
+            preview_every_steps: 25,
+            validate_every_steps: 200,
+            checkpoint_every_steps: 500,
+            ..Self::at_size(128)
+        }
+    }
+
+    /// The defaults scaled to a training size: the reference's load size for it and the U-Net
+    /// whose bottleneck is 1×1 there.
+    pub fn at_size(image_size_px: u32) -> Self {
+        Self {
+            image_size_px,
+            load_size_px: reference_load_size(image_size_px),
+            num_downs: fitting_num_downs(image_size_px),
+            ..Self::default()
+        }
+    }
+
     /// The run these options describe on `dataset_dir` (not yet validated).
     pub fn run_config(
         &self,
@@ -346,14 +408,15 @@ impl RunOptions {
             .with_beta1(self.beta1)
             .with_seed(self.seed);
         let data = DataConfig {
+            dataset_dir: dataset_dir.to_path_buf(),
             direction,
             layout,
             preprocess: self.preprocess,
+            image_size_px: self.image_size_px,
             load_size_px: self.load_size_px.max(self.image_size_px),
             flip: self.flip,
             batch_size: self.batch_size,
             shuffle: self.shuffle,
-            ..DataConfig::new(dataset_dir, self.image_size_px)
         };
         RunConfig {
             training,
@@ -368,9 +431,45 @@ impl RunOptions {
                 validate_every_steps: self.validate_every_steps.max(1),
                 checkpoint_every_steps: self.checkpoint_every_steps.max(1),
                 keep_every_epochs: self.keep_every_epochs.max(1),
+                preview_samples: self.preview_samples,
                 max_steps: self.max_steps,
-                ..Intervals::default()
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_model_configs_defaults_are_the_run_options_defaults() {
+        let from_options =
+            RunOptions::default().run_config(Path::new("data"), Direction::AtoB, LayoutHint::Auto);
+        let from_configs =
+            TrainingConfig::new(UnetGeneratorConfig::new(), PatchDiscriminatorConfig::new());
+        assert_eq!(from_options.training, from_configs);
+        assert_eq!(from_options.schedule, Schedule::default());
+    }
+
+    #[test]
+    fn the_reference_defaults_are_unet_256_at_256_px_loaded_at_286() {
+        let options = RunOptions::default();
+        assert_eq!(
+            (
+                options.image_size_px,
+                options.load_size_px,
+                options.num_downs
+            ),
+            (256, 286, 8)
+        );
+        assert_eq!(GeneratorNet::Auto.num_downs(256), 8);
+        assert_eq!(GeneratorNet::Auto.num_downs(128), 7);
+        assert_eq!(fitting_num_downs(16), MIN_NUM_DOWNS);
+        let quick = RunOptions::quick();
+        assert_eq!(
+            (quick.image_size_px, quick.load_size_px, quick.num_downs),
+            (128, 143, 7)
+        );
     }
 }

@@ -112,11 +112,12 @@ pub struct WeightsStamp {
 }
 
 /// How an image of any size meets the network.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum SizeMode {
     /// Resize to the trained size (the reference's way), then the result back to the input's.
     #[default]
+    #[value(name = "trained")]
     TrainedSize,
     /// Keep the input's size: pad it to a multiple of 2^num_downs and crop the result back.
     Pad,

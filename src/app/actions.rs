@@ -34,6 +34,8 @@ pub enum UiAction {
     SketchChanged,
     /// Load a picture to start the sketch from.
     LoadSketchImage(PathBuf),
+    /// Start the sketch from the next example drawing built into the app.
+    LoadSketchExample,
     /// Save the sketch and its translation to the output folder.
     SaveSketch,
 }

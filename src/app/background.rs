@@ -12,8 +12,8 @@ use image::DynamicImage;
 use super::textures::color_image;
 use crate::data::decode::{image_files, read_image};
 use crate::data::loader::load_pair_images;
-use crate::data::pairs::{DiscoverOptions, PairEntry, discover};
 use crate::data::{Dataset, Direction, SynthTask};
+use crate::data::{DiscoverOptions, PairEntry, discover};
 use crate::fs::write_atomic;
 
 /// Results waiting for the UI.

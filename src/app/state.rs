@@ -76,13 +76,21 @@ pub struct Settings {
 }
 
 impl Default for Settings {
-    /// First launch: the bundled sketches selected, the Quick preset, the demo model.
+    /// First launch: the bundled sketches selected, the Quick preset, the demo model. Where
+    /// no sample data is beside the program (an installed or copied binary), the app opens on
+    /// the Sketch tab, whose demo model travels inside the binary.
     fn default() -> Self {
-        let dataset_dir = bundled::sample_pairs_dir()
+        let samples = bundled::sample_pairs_dir();
+        let dataset_dir = samples
+            .as_ref()
             .map(|dir| dir.join("sketches").display().to_string())
             .unwrap_or_default();
         Self {
-            tab: Tab::Data,
+            tab: if samples.is_some() {
+                Tab::Data
+            } else {
+                Tab::Sketch
+            },
             dataset_dir,
             direction: Direction::AtoB,
             layout: LayoutHint::Auto,
@@ -141,24 +149,12 @@ impl Default for TrainForm {
 }
 
 impl TrainForm {
-    /// Small networks at 128 px: the sample data learns visibly within minutes on a CPU.
+    /// The Quick preset ([`RunOptions::quick`]).
     pub fn quick() -> Self {
         Self {
             preset: Preset::Quick,
             device: DeviceChoice::Auto,
-            options: RunOptions {
-                image_size_px: 128,
-                load_size_px: crate::data::augment::reference_load_size(128),
-                num_downs: 7,
-                ngf: 32,
-                ndf: 32,
-                n_epochs: 10,
-                n_epochs_decay: 10,
-                preview_every_steps: 25,
-                validate_every_steps: 200,
-                checkpoint_every_steps: 500,
-                ..RunOptions::default()
-            },
+            options: RunOptions::quick(),
         }
     }
 

@@ -11,6 +11,7 @@ macro_rules! outln {
 
 mod bench;
 mod inspect;
+mod quality;
 mod train;
 mod translate;
 
@@ -55,7 +56,7 @@ pub enum Command {
     Bench(bench::BenchArgs),
     /// Train on sample_pairs/sketches for a fixed number of steps and print validation
     /// L1 / PSNR / SSIM before and after, with the wall time.
-    Quality(train::QualityArgs),
+    Quality(quality::QualityArgs),
     /// Draw the sample datasets (sketches/ and labels/) deterministically from a seed.
     MakeSamples(MakeSamplesArgs),
 }
@@ -89,7 +90,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Inspect(args)) => inspect::inspect_command(&args),
         Some(Command::Export(args)) => translate::export_command(device, &args),
         Some(Command::Bench(args)) => bench::bench_command(device, &args),
-        Some(Command::Quality(args)) => train::quality_command(device, &args),
+        Some(Command::Quality(args)) => quality::quality_command(device, &args),
         Some(Command::MakeSamples(args)) => {
             let counts = SampleCounts {
                 train: args.train,

@@ -1,5 +1,6 @@
-//! `train` (every option under the reference's name where it has one) and `quality`, both
-//! through the worker, with an indicatif progress bar; Ctrl-C saves and stops.
+//! `train`: every option under the reference's name where it has one, with the run options'
+//! defaults; the run goes through the worker with an indicatif progress bar, and Ctrl-C saves
+//! and stops.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -8,17 +9,13 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use pix2pix_studio::config::{
-    DataConfig, GanMode, Intervals, RunConfig, RunOptions, TrainingConfig,
-};
+use pix2pix_studio::config::{DiscriminatorNet, GanMode, GeneratorNet, RunConfig, RunOptions};
 use pix2pix_studio::data::augment::reference_load_size;
 use pix2pix_studio::data::{Direction, LayoutHint, Preprocess, SynthTask};
 use pix2pix_studio::device::DeviceChoice;
 use pix2pix_studio::model::blocks::NormKind;
-use pix2pix_studio::model::{PatchDiscriminatorConfig, UnetGeneratorConfig};
 use pix2pix_studio::training::history::ValidationRecord;
-use pix2pix_studio::training::metrics::Metrics;
-use pix2pix_studio::training::schedule::{LrPolicy, PolicyKind, Schedule};
+use pix2pix_studio::training::schedule::PolicyKind;
 use pix2pix_studio::worker::{Command, Event, TrainingRequest, WorkerHandle};
 
 use super::{next_event, spawn_worker};
@@ -50,69 +47,71 @@ pub struct TrainArgs {
     /// Output channels, 1 or 3 (default: 3, or the synthesis task's).
     #[arg(long = "output_nc")]
     pub output_nc: Option<usize>,
-    /// Generator: unet_256, unet_128, or auto (the depth that fits crop_size).
-    #[arg(long = "netG", default_value = "auto", value_parser = ["auto", "unet_256", "unet_128"])]
-    pub net_g: String,
+    /// Generator: a U-Net by the reference's name, or auto (the depth whose bottleneck is 1×1 at
+    /// crop_size).
+    #[arg(long = "netG", value_enum, default_value_t = GeneratorNet::Auto)]
+    pub net_g: GeneratorNet,
     /// U-Net depth, overriding netG (at least 5).
     #[arg(long = "num_downs")]
     pub num_downs: Option<usize>,
     /// Generator filters in the first layer.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = defaults().ngf)]
     pub ngf: usize,
     /// Discriminator filters in the first layer.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = defaults().ndf)]
     pub ndf: usize,
-    /// Discriminator: basic (70×70 PatchGAN), n_layers (n_layers_D), pixel (1×1).
-    #[arg(long = "netD", default_value = "basic", value_parser = ["basic", "n_layers", "pixel"])]
-    pub net_d: String,
-    /// Stride-2 layers of the n_layers discriminator (1 = 16×16, 3 = 70×70, 5 = 286×286).
-    #[arg(long = "n_layers_D", default_value_t = 3)]
+    /// Discriminator: basic (70×70 PatchGAN), n_layers (n_layers_D), pixel (1×1); without it,
+    /// a PatchGAN with n_layers_D layers.
+    #[arg(long = "netD", value_enum)]
+    pub net_d: Option<DiscriminatorNet>,
+    /// Stride-2 layers of the PatchGAN (1 = 16×16, 3 = 70×70, 5 = 286×286).
+    #[arg(long = "n_layers_D", default_value_t = defaults().n_layers_d)]
     pub n_layers_d: usize,
-    /// Normalisation: batch, instance or none.
-    #[arg(long, default_value = "batch", value_parser = ["batch", "instance", "none"])]
-    pub norm: String,
+    /// Normalisation in both networks.
+    #[arg(long, value_enum, default_value_t = defaults().norm)]
+    pub norm: NormKind,
     /// No dropout in the generator.
     #[arg(long = "no_dropout")]
     pub no_dropout: bool,
     /// No U-Net skip connections (the paper's encoder-decoder).
     #[arg(long = "no_skips")]
     pub no_skips: bool,
-    /// Adversarial loss: vanilla, lsgan, or none (L1 only).
-    #[arg(long = "gan_mode", default_value = "vanilla", value_parser = ["vanilla", "lsgan", "none"])]
-    pub gan_mode: String,
+    /// Adversarial loss; none trains on L1 alone.
+    #[arg(long = "gan_mode", value_enum, default_value_t = defaults().gan_mode)]
+    pub gan_mode: GanMode,
     /// Weight of the L1 loss (0: GAN only).
-    #[arg(long = "lambda_L1", default_value_t = 100.0)]
+    #[arg(long = "lambda_L1", default_value_t = defaults().lambda_l1)]
     pub lambda_l1: f64,
     /// Adam learning rate.
-    #[arg(long, default_value_t = 2e-4)]
+    #[arg(long, default_value_t = defaults().learning_rate)]
     pub lr: f64,
     /// Adam beta1.
-    #[arg(long, default_value_t = 0.5)]
+    #[arg(long, default_value_t = defaults().beta1)]
     pub beta1: f64,
-    /// Learning-rate policy: linear, constant, step, cosine.
-    #[arg(long = "lr_policy", default_value = "linear", value_parser = ["linear", "constant", "step", "cosine"])]
-    pub lr_policy: String,
+    /// Learning-rate policy.
+    #[arg(long = "lr_policy", value_enum, default_value_t = defaults().lr_policy)]
+    pub lr_policy: PolicyKind,
     /// Epochs between decays of the step policy (x 0.1 each).
-    #[arg(long = "lr_decay_iters", default_value_t = 50)]
+    #[arg(long = "lr_decay_iters", default_value_t = defaults().lr_decay_epochs)]
     pub lr_decay_iters: usize,
     /// Epochs at the starting learning rate.
-    #[arg(long = "n_epochs", default_value_t = 100)]
+    #[arg(long = "n_epochs", default_value_t = defaults().n_epochs)]
     pub n_epochs: usize,
     /// Epochs of linear decay to zero after that.
-    #[arg(long = "n_epochs_decay", default_value_t = 100)]
+    #[arg(long = "n_epochs_decay", default_value_t = defaults().n_epochs_decay)]
     pub n_epochs_decay: usize,
     /// Pairs per batch.
-    #[arg(long = "batch_size", default_value_t = 1)]
+    #[arg(long = "batch_size", default_value_t = defaults().batch_size)]
     pub batch_size: usize,
     /// Training size (a multiple of 2^num_downs).
-    #[arg(long = "crop_size", default_value_t = 256)]
+    #[arg(long = "crop_size", default_value_t = defaults().image_size_px)]
     pub crop_size: u32,
-    /// Size before cropping (default: crop_size × 286 / 256).
+    /// Size before cropping (default: crop_size × 286 / 256, rounded up).
     #[arg(long = "load_size")]
     pub load_size: Option<u32>,
-    /// Preprocessing: resize_and_crop, crop, scale_width, scale_width_and_crop, none.
-    #[arg(long, default_value = "resize_and_crop", value_parser = ["resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none"])]
-    pub preprocess: String,
+    /// Preprocessing.
+    #[arg(long, value_enum, default_value_t = defaults().preprocess)]
+    pub preprocess: Preprocess,
     /// No random flips.
     #[arg(long = "no_flip")]
     pub no_flip: bool,
@@ -120,83 +119,69 @@ pub struct TrainArgs {
     #[arg(long = "serial_batches")]
     pub serial_batches: bool,
     /// Seed of the weights, shuffles, augmentation and dropout.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = defaults().seed)]
     pub seed: u64,
     /// Epochs between checkpoints kept for good.
-    #[arg(long = "save_epoch_freq", default_value_t = 5)]
+    #[arg(long = "save_epoch_freq", default_value_t = defaults().keep_every_epochs)]
     pub save_epoch_freq: usize,
     /// Steps between preview PNGs.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = defaults().preview_every_steps)]
     pub preview_every: u64,
     /// Steps between validations.
-    #[arg(long, default_value_t = 500)]
+    #[arg(long, default_value_t = defaults().validate_every_steps)]
     pub validate_every: u64,
     /// Steps between saves of the latest checkpoint.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = defaults().checkpoint_every_steps)]
     pub checkpoint_every: u64,
     /// Stop after this many steps in all.
     #[arg(long)]
     pub max_steps: Option<u64>,
 }
 
+/// The defaults every flag shows and falls back to: the run options' own.
+fn defaults() -> RunOptions {
+    RunOptions::default()
+}
+
 impl TrainArgs {
     /// The run configuration these options describe.
     pub fn run_config(&self) -> anyhow::Result<RunConfig> {
         let synth_channels = self.synth.map(SynthTask::channels);
-        let num_downs = match (self.num_downs, self.net_g.as_str()) {
-            (Some(depth), _) => depth,
-            (None, "unet_256") => 8,
-            (None, "unet_128") => 7,
-            // auto: the U-Net whose bottleneck is 1×1 at the training size, at least 5 deep.
-            (None, _) => (self.crop_size.max(1).ilog2() as usize).max(5),
-        };
+        let defaults = defaults();
         let options = RunOptions {
             image_size_px: self.crop_size,
             load_size_px: self
                 .load_size
                 .unwrap_or_else(|| reference_load_size(self.crop_size)),
-            num_downs,
+            num_downs: self
+                .num_downs
+                .unwrap_or_else(|| self.net_g.num_downs(self.crop_size)),
             ngf: self.ngf,
             ndf: self.ndf,
-            n_layers_d: match self.net_d.as_str() {
-                "pixel" => 0,
-                "n_layers" => self.n_layers_d,
-                _ => 3,
-            },
-            norm: match self.norm.as_str() {
-                "instance" => NormKind::Instance,
-                "none" => NormKind::None,
-                _ => NormKind::Batch,
-            },
+            n_layers_d: self
+                .net_d
+                .map_or(self.n_layers_d, |net| net.n_layers(self.n_layers_d)),
+            norm: self.norm,
             dropout: !self.no_dropout,
             skips: !self.no_skips,
-            input_channels: self.input_nc.or(synth_channels.map(|c| c.0)).unwrap_or(3),
-            output_channels: self.output_nc.or(synth_channels.map(|c| c.1)).unwrap_or(3),
-            gan_mode: match self.gan_mode.as_str() {
-                "lsgan" => GanMode::Lsgan,
-                "none" => GanMode::Off,
-                _ => GanMode::Vanilla,
-            },
+            input_channels: self
+                .input_nc
+                .or(synth_channels.map(|c| c.0))
+                .unwrap_or(defaults.input_channels),
+            output_channels: self
+                .output_nc
+                .or(synth_channels.map(|c| c.1))
+                .unwrap_or(defaults.output_channels),
+            gan_mode: self.gan_mode,
             lambda_l1: self.lambda_l1,
             learning_rate: self.lr,
             beta1: self.beta1,
-            lr_policy: match self.lr_policy.as_str() {
-                "constant" => PolicyKind::Constant,
-                "step" => PolicyKind::Step,
-                "cosine" => PolicyKind::Cosine,
-                _ => PolicyKind::Linear,
-            },
+            lr_policy: self.lr_policy,
             lr_decay_epochs: self.lr_decay_iters,
             n_epochs: self.n_epochs,
             n_epochs_decay: self.n_epochs_decay,
             batch_size: self.batch_size,
-            preprocess: match self.preprocess.as_str() {
-                "crop" => Preprocess::Crop,
-                "scale_width" => Preprocess::ScaleWidth,
-                "scale_width_and_crop" => Preprocess::ScaleWidthAndCrop,
-                "none" => Preprocess::None,
-                _ => Preprocess::ResizeAndCrop,
-            },
+            preprocess: self.preprocess,
             flip: !self.no_flip,
             shuffle: !self.serial_batches,
             seed: self.seed,
@@ -204,6 +189,7 @@ impl TrainArgs {
             validate_every_steps: self.validate_every,
             checkpoint_every_steps: self.checkpoint_every,
             keep_every_epochs: self.save_epoch_freq,
+            preview_samples: defaults.preview_samples,
             max_steps: self.max_steps,
         };
         let layout = match (self.synth, self.side_by_side) {
@@ -236,18 +222,21 @@ pub fn train_command(device: DeviceChoice, args: &TrainArgs) -> anyhow::Result<(
 }
 
 /// How a run driven from the command line ended.
-struct Outcome {
-    steps: u64,
-    stopped: bool,
-    validations: Vec<ValidationRecord>,
+pub(super) struct Outcome {
+    /// Steps done in all.
+    pub steps: u64,
+    /// Whether it was stopped before its end.
+    pub stopped: bool,
+    /// Every validation of the run, earlier sessions' included.
+    pub validations: Vec<ValidationRecord>,
     /// Seconds from the start of the command to each validation of this session, by step.
-    validation_secs: Vec<(u64, f64)>,
+    pub validation_secs: Vec<(u64, f64)>,
 }
 
 /// Starts a run on the worker and follows it to the end with a progress bar.
-fn drive_training(
+pub(super) fn drive_training(
     worker: &WorkerHandle,
-    config: pix2pix_studio::config::RunConfig,
+    config: RunConfig,
     run_dir: &Path,
     resume: bool,
     device: DeviceChoice,
@@ -404,106 +393,94 @@ fn install_ctrl_c(worker: &WorkerHandle) -> anyhow::Result<()> {
     }
 }
 
-/// Options of `quality`.
-#[derive(Debug, clap::Args)]
-pub struct QualityArgs {
-    /// Training steps.
-    #[arg(long, default_value_t = 2000)]
-    pub steps: u64,
-    /// The dataset (the sketches sample set by default).
-    #[arg(long, default_value = "sample_pairs/sketches")]
-    pub dataroot: PathBuf,
-    /// Run folder (default: a fresh temporary folder).
-    #[arg(long, short = 'o')]
-    pub run_dir: Option<PathBuf>,
-    /// Generator and discriminator width.
-    #[arg(long, default_value_t = 32)]
-    pub width: usize,
-    /// Seed.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// Steps between validations (default: only before and after); with it, the time until
-    /// the validation L1 falls to half its starting value is reported.
-    #[arg(long)]
-    pub validate_every: Option<u64>,
-}
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
 
-/// Runs `quality`: the "Quick" setup (128 px, U-Net 128, ngf/ndf 32, constant learning rate)
-/// for a fixed number of steps, validating before and after.
-pub fn quality_command(device: DeviceChoice, args: &QualityArgs) -> anyhow::Result<()> {
-    let run_dir = args.run_dir.clone().unwrap_or_else(|| {
-        std::env::temp_dir().join(format!("pix2pix-quality-{}", std::process::id()))
-    });
-    let generator = UnetGeneratorConfig::new()
-        .with_num_downs(7)
-        .with_ngf(args.width);
-    let discriminator = PatchDiscriminatorConfig::new().with_ndf(args.width);
-    let config = RunConfig {
-        training: TrainingConfig::new(generator, discriminator).with_seed(args.seed),
-        data: DataConfig::new(&args.dataroot, 128),
-        schedule: Schedule {
-            n_epochs: 10_000,
-            n_epochs_decay: 0,
-            policy: LrPolicy::Constant,
-        },
-        intervals: Intervals {
-            preview_every_steps: args.steps.max(1),
-            validate_every_steps: args.validate_every.unwrap_or(args.steps).max(1),
-            checkpoint_every_steps: args.steps.max(1),
-            keep_every_epochs: usize::MAX,
-            max_steps: Some(args.steps),
-            ..Intervals::default()
-        },
-    };
-    let worker = spawn_worker()?;
-    let started = Instant::now();
-    let outcome = drive_training(&worker, config, &run_dir, false, device)?;
-    let wall = started.elapsed();
-    let first = outcome.validations.first().map(|v| v.metrics);
-    let last = outcome.validations.last().map(|v| v.metrics);
-    let show = |label: &str, metrics: Option<Metrics>| -> anyhow::Result<()> {
-        match metrics {
-            Some(m) => outln!(
-                "{label}: L1 {:.4}  PSNR {:.2} dB  SSIM {:.4}",
-                m.l1,
-                m.psnr_db,
-                m.ssim
-            ),
-            None => outln!("{label}: no validation pairs"),
-        }
-        Ok(())
-    };
-    outln!(
-        "quality on {} after {} steps (128 px, U-Net 128, ngf/ndf {}, batch 1):",
-        args.dataroot.display(),
-        outcome.steps,
-        args.width
-    );
-    show("  before", first)?;
-    show("  after ", last)?;
-    if let Some(start) = first {
-        let halved = outcome
-            .validations
-            .iter()
-            .zip(&outcome.validation_secs)
-            .find(|(record, _)| record.metrics.l1 <= start.l1 / 2.0);
-        match halved {
-            Some((record, (step, secs))) => outln!(
-                "  validation L1 halved ({:.4} to {:.4}) at step {step}, {secs:.1} s after the start",
-                start.l1,
-                record.metrics.l1
-            ),
-            None => outln!(
-                "  validation L1 did not fall to half ({:.4}) in this run",
-                start.l1 / 2.0
-            ),
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn train_args(flags: &[&str]) -> TrainArgs {
+        let mut argv = vec!["pix2pix-studio", "train", "--dataroot", "data", "-o", "run"];
+        argv.extend_from_slice(flags);
+        match Cli::try_parse_from(argv).expect("valid flags").command {
+            Some(Command::Train(args)) => *args,
+            other => panic!("not a train command: {other:?}"),
         }
     }
-    outln!(
-        "  wall time {:.1} s ({:.3} s/step), run in {}",
-        wall.as_secs_f64(),
-        wall.as_secs_f64() / outcome.steps.max(1) as f64,
-        run_dir.display()
-    );
-    Ok(())
+
+    #[test]
+    fn train_without_flags_runs_with_the_run_options_defaults() {
+        let expected =
+            RunOptions::default().run_config(Path::new("data"), Direction::AtoB, LayoutHint::Auto);
+        assert_eq!(train_args(&[]).run_config().unwrap(), expected);
+    }
+
+    #[test]
+    fn the_help_shows_the_run_options_defaults() {
+        let defaults = RunOptions::default();
+        let help = Cli::command()
+            .find_subcommand_mut("train")
+            .expect("a train subcommand")
+            .render_long_help()
+            .to_string();
+        for shown in [
+            format!("[default: {}]", defaults.ngf),
+            format!("[default: {}]", defaults.lambda_l1),
+            format!("[default: {}]", defaults.learning_rate),
+            format!("[default: {}]", defaults.preview_every_steps),
+            "[default: batch]".to_string(),
+            "[default: resize_and_crop]".to_string(),
+            "[default: linear]".to_string(),
+        ] {
+            assert!(help.contains(&shown), "`{shown}` missing from:\n{help}");
+        }
+    }
+
+    #[test]
+    fn reference_names_parse_to_the_domain_types() {
+        let config = train_args(&[
+            "--netG",
+            "unet_128",
+            "--crop_size",
+            "128",
+            "--netD",
+            "pixel",
+            "--norm",
+            "instance",
+            "--gan_mode",
+            "none",
+            "--lr_policy",
+            "cosine",
+            "--preprocess",
+            "scale_width_and_crop",
+        ])
+        .run_config()
+        .unwrap();
+        assert_eq!(config.training.generator.num_downs, 7);
+        assert_eq!(config.training.discriminator.n_layers, 0);
+        assert_eq!(config.training.generator.norm, NormKind::Instance);
+        assert_eq!(config.training.gan_mode, GanMode::Off);
+        assert_eq!(
+            config.schedule.policy,
+            pix2pix_studio::training::schedule::LrPolicy::Cosine
+        );
+        assert_eq!(config.data.preprocess, Preprocess::ScaleWidthAndCrop);
+        assert_eq!(config.data.load_size_px, reference_load_size(128));
+    }
+
+    #[test]
+    fn an_unknown_name_is_a_usage_error_not_a_silent_default() {
+        let argv = ["pix2pix-studio", "train", "--dataroot", "d", "-o", "r"];
+        for (flag, value) in [("--norm", "group"), ("--netG", "resnet_9blocks")] {
+            let mut with = argv.to_vec();
+            with.extend_from_slice(&[flag, value]);
+            let err = Cli::try_parse_from(with).expect_err(value);
+            assert_eq!(
+                err.kind(),
+                clap::error::ErrorKind::InvalidValue,
+                "{flag} {value}"
+            );
+        }
+    }
 }

@@ -39,8 +39,8 @@ pub struct TranslateArgs {
     pub dropout_seed: Option<u64>,
     /// Sizes: trained (resize to the training size and back), pad (keep the size, pad to the
     /// U-Net's multiple), resize (to the nearest multiple and back).
-    #[arg(long, default_value = "trained", value_parser = ["trained", "pad", "resize"])]
-    pub size: String,
+    #[arg(long, value_enum, default_value_t = TranslateOptions::default().size)]
+    pub size: SizeMode,
 }
 
 /// Files and folders to the image files to translate (an error when there are none).
@@ -69,11 +69,7 @@ pub fn translate_command(device: DeviceChoice, args: &TranslateArgs) -> anyhow::
             NormMode::BatchStats
         },
         dropout_seed: args.dropout_seed,
-        size: match args.size.as_str() {
-            "pad" => SizeMode::Pad,
-            "resize" => SizeMode::Resize,
-            _ => SizeMode::TrainedSize,
-        },
+        size: args.size,
     };
     let worker = spawn_worker()?;
     worker.send(Command::Translate(Box::new(TranslateRequest {

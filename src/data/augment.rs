@@ -11,8 +11,9 @@ use serde::{Deserialize, Serialize};
 pub const FILTER: FilterType = FilterType::CatmullRom;
 
 /// How a pair is brought to the training size (the reference's `--preprocess`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
+#[value(rename_all = "snake_case")]
 pub enum Preprocess {
     /// Resize both sides to `load` × `load`, then a random `size` × `size` crop (default).
     #[default]

@@ -4,15 +4,17 @@
 pub mod augment;
 pub mod convert;
 pub mod decode;
+pub mod discovery;
 pub mod halves;
+mod layouts;
 pub mod loader;
+pub mod names;
 pub mod pairs;
 pub mod report;
 pub mod synth;
 
 pub use augment::{AugmentConfig, Preprocess};
-pub use pairs::{
-    Dataset, Direction, DiscoverOptions, LayoutHint, PairEntry, PairFiles, Split, discover,
-};
+pub use discovery::discover;
+pub use pairs::{Dataset, Direction, DiscoverOptions, LayoutHint, PairEntry, PairFiles, Split};
 pub use report::Report;
 pub use synth::SynthTask;

@@ -26,7 +26,7 @@ pub const NORM_MOMENTUM: f64 = 0.1;
 pub const LEAKY_SLOPE: f64 = 0.2;
 
 /// The normalisation layer the networks use (the reference's `--norm`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum NormKind {
     /// BatchNorm2d with learned scale and shift and running statistics (the reference default).

@@ -8,6 +8,7 @@ use burn::tensor::{Device, Tensor};
 
 use super::blocks::{Conv, KERNEL, LEAKY_SLOPE, Norm2d, NormKind, NormMode};
 use super::init::WeightInit;
+use crate::config::RunOptions;
 use crate::error::Error;
 
 /// The deepest discriminator offered (286×286 patches).
@@ -17,17 +18,19 @@ pub const MAX_N_LAYERS: usize = 6;
 #[derive(Config, Debug, PartialEq)]
 pub struct PatchDiscriminatorConfig {
     /// Channels it sees: input channels + output channels (the pair is concatenated).
-    #[config(default = 6)]
+    #[config(
+        default = "RunOptions::default().input_channels + RunOptions::default().output_channels"
+    )]
     pub input_channels: usize,
     /// Filters in the first layer (`--ndf`).
-    #[config(default = 64)]
+    #[config(default = "RunOptions::default().ndf")]
     pub ndf: usize,
     /// Stride-2 layers: 0 = 1×1 PixelGAN, 1 = 16×16, 2 = 34×34, 3 = 70×70 (default),
     /// 5 = 286×286 patches.
-    #[config(default = 3)]
+    #[config(default = "RunOptions::default().n_layers_d")]
     pub n_layers: usize,
     /// Normalisation layer (`--norm`).
-    #[config(default = "NormKind::Batch")]
+    #[config(default = "RunOptions::default().norm")]
     pub norm: NormKind,
 }
 

@@ -9,10 +9,13 @@ use rand::{Rng, RngExt};
 
 use super::blocks::{Conv, ConvTranspose, LEAKY_SLOPE, Norm2d, NormKind, NormMode};
 use super::init::WeightInit;
+use crate::config::RunOptions;
 use crate::error::Error;
 
 /// The smallest U-Net depth the reference's construction allows.
 pub const MIN_NUM_DOWNS: usize = 5;
+/// The deepest U-Net accepted (1024 px inputs at least).
+pub const MAX_NUM_DOWNS: usize = 10;
 /// Levels from this depth on (up to the one just outside the innermost) carry dropout.
 const FIRST_DROPOUT_LEVEL: usize = 4;
 /// The reference's dropout probability; kept values are scaled by `1 / (1 - p)`.
@@ -22,26 +25,26 @@ pub const DROPOUT_PROBABILITY: f64 = 0.5;
 #[derive(Config, Debug, PartialEq)]
 pub struct UnetGeneratorConfig {
     /// Channels of the input image (1 or 3).
-    #[config(default = 3)]
+    #[config(default = "RunOptions::default().input_channels")]
     pub input_channels: usize,
     /// Channels of the generated image (1 or 3).
-    #[config(default = 3)]
+    #[config(default = "RunOptions::default().output_channels")]
     pub output_channels: usize,
     /// Down-sampling steps: 8 = `unet_256`, 7 = `unet_128`, 6 for 64 px, at least 5. Inputs must
     /// have H and W divisible by `2^num_downs`.
-    #[config(default = 8)]
+    #[config(default = "RunOptions::default().num_downs")]
     pub num_downs: usize,
     /// Filters in the outermost layer (`--ngf`).
-    #[config(default = 64)]
+    #[config(default = "RunOptions::default().ngf")]
     pub ngf: usize,
     /// Normalisation layer (`--norm`).
-    #[config(default = "NormKind::Batch")]
+    #[config(default = "RunOptions::default().norm")]
     pub norm: NormKind,
     /// Dropout(0.5) in the innermost ngf*8 levels, the paper's noise (`--no_dropout` = false).
-    #[config(default = true)]
+    #[config(default = "RunOptions::default().dropout")]
     pub dropout: bool,
     /// U-Net skip connections; off is the paper's encoder-decoder ablation.
-    #[config(default = true)]
+    #[config(default = "RunOptions::default().skips")]
     pub skip_connections: bool,
 }
 
@@ -83,9 +86,9 @@ impl UnetGeneratorConfig {
                 self.input_channels, self.output_channels
             )));
         }
-        if !(MIN_NUM_DOWNS..=10).contains(&self.num_downs) {
+        if !(MIN_NUM_DOWNS..=MAX_NUM_DOWNS).contains(&self.num_downs) {
             return Err(Error::InvalidConfig(format!(
-                "num_downs must be between {MIN_NUM_DOWNS} and 10, got {}",
+                "num_downs must be between {MIN_NUM_DOWNS} and {MAX_NUM_DOWNS}, got {}",
                 self.num_downs
             )));
         }

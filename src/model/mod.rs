@@ -6,6 +6,7 @@ pub mod discriminator;
 pub mod generator;
 pub mod init;
 pub mod pytorch;
+pub mod weight_files;
 
 pub use blocks::{NormKind, NormMode};
 pub use discriminator::{PatchDiscriminator, PatchDiscriminatorConfig};

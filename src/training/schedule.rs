@@ -29,7 +29,7 @@ pub enum LrPolicy {
 
 /// The policies by name, as the CLI and the app offer them (the step policy's period is an
 /// option of its own; its factor is the reference's 0.1).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 pub enum PolicyKind {
     /// Constant, then linear decay to zero (the reference's default).
     #[default]
@@ -69,11 +69,13 @@ pub struct Schedule {
 }
 
 impl Default for Schedule {
+    /// The schedule of [`RunOptions::default`](crate::config::RunOptions).
     fn default() -> Self {
+        let options = crate::config::RunOptions::default();
         Self {
-            n_epochs: 100,
-            n_epochs_decay: 100,
-            policy: LrPolicy::Linear,
+            n_epochs: options.n_epochs,
+            n_epochs_decay: options.n_epochs_decay,
+            policy: options.lr_policy.policy(options.lr_decay_epochs),
         }
     }
 }

@@ -446,8 +446,6 @@ fn low_priority_pool() -> Option<rayon::ThreadPool> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{DataConfig, RunConfig, TrainingConfig};
-    use crate::model::{PatchDiscriminatorConfig, UnetGeneratorConfig};
 
     fn worker() -> (Worker, Receiver<Event>) {
         let (sender, events) = crossbeam_channel::bounded(64);
@@ -496,15 +494,17 @@ mod tests {
         let _ = std::fs::remove_dir_all(&run_dir);
         let dataset =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_pairs/sketches");
-        let config = RunConfig {
-            training: TrainingConfig::new(
-                UnetGeneratorConfig::new().with_num_downs(5).with_ngf(4),
-                PatchDiscriminatorConfig::new().with_ndf(4).with_n_layers(2),
-            ),
-            data: DataConfig::new(dataset, 32),
-            schedule: crate::training::schedule::Schedule::default(),
-            intervals: crate::config::Intervals::default(),
+        let options = crate::config::RunOptions {
+            ngf: 4,
+            ndf: 4,
+            n_layers_d: 2,
+            ..crate::config::RunOptions::at_size(32)
         };
+        let config = options.run_config(
+            &dataset,
+            crate::data::Direction::AtoB,
+            crate::data::LayoutHint::Auto,
+        );
         // The Stop was sent (the handle raised the flag) while the start was under way.
         worker.stop_requested.store(true, Ordering::SeqCst);
         let request = TrainingRequest {

@@ -559,6 +559,32 @@ fn palette_mode_draws_label_rectangles_for_the_labels_model() {
     assert!(translated_with_labels, "{sent:?}");
 }
 
+#[test]
+fn the_example_button_starts_the_sketch_from_a_built_in_drawing_and_translates_it() {
+    let mut settings = settings("ui_example_sketch");
+    settings.tab = Tab::Sketch;
+    let (mut harness, fake) = harness(settings);
+    harness.run_steps(2);
+    let blank = harness.state().sketch().image().clone();
+    harness.get_by_label("Example").click();
+    harness.run_steps(2);
+    let drawn = harness.state().sketch().image();
+    assert_ne!(*drawn, blank, "the example drawing is on the sheet");
+    let dark_pixels = drawn.pixels().filter(|pixel| pixel.0[0] < 100).count();
+    assert!(dark_pixels > 100, "{dark_pixels} dark pixels");
+    let sent = fake.sent();
+    let translated = sent.iter().any(|command| {
+        matches!(command, Command::Translate(request)
+        if matches!(
+            &request.model,
+            Some(pix2pix_studio::inference::ModelSource::Demo(
+                pix2pix_studio::bundled::DemoModel::Sketches
+            ))
+        ))
+    });
+    assert!(translated, "{sent:?}");
+}
+
 /// The worker's answer to `SelectDevice(choice)`: the CPU, with `fallback_reason`.
 fn cpu_selected(choice: DeviceChoice, fallback_reason: Option<&str>) -> Event {
     Event::DeviceSelected {

@@ -3,9 +3,8 @@
 use std::path::PathBuf;
 
 use burn::tensor::{Device, Tensor, TensorData};
-use pix2pix_studio::config::{DataConfig, Intervals, RunConfig, TrainingConfig};
-use pix2pix_studio::model::{PatchDiscriminatorConfig, UnetGeneratorConfig};
-use pix2pix_studio::training::schedule::{LrPolicy, Schedule};
+use pix2pix_studio::config::{RunConfig, RunOptions};
+use pix2pix_studio::data::{Direction, LayoutHint};
 
 /// The reference's parity fixtures, vendored in `tests/fixtures/parity` (copied from the
 /// project's shared fixtures; their README gives the recipe), so a fresh clone tests them all.
@@ -101,25 +100,20 @@ pub fn sketches() -> PathBuf {
 
 /// A tiny run on the sketches: 32 px, U-Net depth 5, width 4.
 pub fn tiny_run(max_steps: u64) -> RunConfig {
-    RunConfig {
-        training: TrainingConfig::new(
-            UnetGeneratorConfig::new().with_num_downs(5).with_ngf(4),
-            PatchDiscriminatorConfig::new().with_ndf(4).with_n_layers(2),
-        )
-        .with_seed(5),
-        data: DataConfig::new(sketches(), 32),
-        schedule: Schedule {
-            n_epochs: 1,
-            n_epochs_decay: 1,
-            policy: LrPolicy::Linear,
-        },
-        intervals: Intervals {
-            preview_every_steps: 3,
-            validate_every_steps: 4,
-            checkpoint_every_steps: 5,
-            keep_every_epochs: 1,
-            preview_samples: 2,
-            max_steps: Some(max_steps),
-        },
+    RunOptions {
+        ngf: 4,
+        ndf: 4,
+        n_layers_d: 2,
+        seed: 5,
+        n_epochs: 1,
+        n_epochs_decay: 1,
+        preview_every_steps: 3,
+        validate_every_steps: 4,
+        checkpoint_every_steps: 5,
+        keep_every_epochs: 1,
+        preview_samples: 2,
+        max_steps: Some(max_steps),
+        ..RunOptions::at_size(32)
     }
+    .run_config(&sketches(), Direction::AtoB, LayoutHint::Auto)
 }

@@ -9,6 +9,7 @@ use egui::{Color32, RichText, TextureHandle, TextureOptions};
 
 use crate::app::actions::UiAction;
 use crate::app::background::{Background, PairThumbnail, Purpose};
+use crate::app::panels::{Panel, PanelCtx};
 use crate::app::state::Settings;
 use crate::bundled;
 use crate::data::{Dataset, Direction, LayoutHint, SynthTask};
@@ -93,39 +94,38 @@ impl DataView {
     }
 }
 
-/// Draws the Data tab.
-pub fn data_ui(
-    ui: &mut egui::Ui,
-    settings: &mut Settings,
-    view: &mut DataView,
-    background: &Background,
-    actions: &mut Vec<UiAction>,
-) {
-    ui.heading("Dataset");
-    folder_row(ui, settings, actions);
-    options_row(ui, settings, actions);
-    ui.separator();
-    if view.discovering {
-        ui.horizontal(|ui| {
-            ui.spinner();
-            ui.label("Reading the folder...");
-        });
+impl Panel for DataView {
+    /// The folder and its options, the report, and the pairs' thumbnails.
+    fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut PanelCtx<'_>) {
+        let view = self;
+        let (settings, actions, background) =
+            (&mut *ctx.settings, &mut *ctx.actions, ctx.background);
+        ui.heading("Dataset");
+        folder_row(ui, settings, actions);
+        options_row(ui, settings, actions);
+        ui.separator();
+        if view.discovering {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("Reading the folder...");
+            });
+        }
+        if let Some(message) = &view.error {
+            ui.colored_label(
+                Color32::LIGHT_RED,
+                format!("Cannot use this folder: {message}"),
+            );
+        }
+        // Out of the view while drawing (the grid updates the view's thumbnails), back after it:
+        // no copy of thousands of pair entries per frame.
+        let Some(dataset) = view.dataset.take() else {
+            return;
+        };
+        report_ui(ui, &dataset, settings, actions);
+        ui.separator();
+        thumbnail_grid(ui, &dataset, view, background);
+        view.dataset = Some(dataset);
     }
-    if let Some(message) = &view.error {
-        ui.colored_label(
-            Color32::LIGHT_RED,
-            format!("Cannot use this folder: {message}"),
-        );
-    }
-    // Out of the view while drawing (the grid updates the view's thumbnails), back after it:
-    // no copy of thousands of pair entries per frame.
-    let Some(dataset) = view.dataset.take() else {
-        return;
-    };
-    report_ui(ui, &dataset, settings, actions);
-    ui.separator();
-    thumbnail_grid(ui, &dataset, view, background);
-    view.dataset = Some(dataset);
 }
 
 fn folder_row(ui: &mut egui::Ui, settings: &mut Settings, actions: &mut Vec<UiAction>) {

@@ -5,8 +5,6 @@
 //! The canvas replays the frame's raw pointer events rather than reading one pointer position
 //! per frame: when training makes frames slow, one frame can hold a whole stroke.
 
-use std::time::Instant;
-
 use egui::{Color32, PointerButton, Sense, TextureHandle, TextureOptions};
 use image::{DynamicImage, Rgb};
 
@@ -14,6 +12,7 @@ use crate::app::actions::UiAction;
 use crate::app::background::{ModelTarget, Purpose};
 use crate::app::panels::model_pick::model_pick_ui;
 use crate::app::panels::translate::inference_ui;
+use crate::app::panels::{Panel, PanelCtx};
 use crate::app::sketch::{Sketch, Tool};
 use crate::app::state::Settings;
 use crate::app::textures::color_image;
@@ -36,14 +35,14 @@ pub struct SketchView {
     pub palette_index: usize,
     /// The latest translation of the sketch.
     pub result: Option<DynamicImage>,
-    /// The request in flight and when it was sent.
-    pub in_flight: Option<(u64, Instant)>,
     /// The sketch changed while a request was in flight: send again when it returns.
     pub dirty: bool,
     /// Round trip of the last translation and the worker's share of it, ms.
     pub latency_ms: Option<(u64, u64)>,
     /// Why the last translation failed.
     pub error: Option<String>,
+    /// The example drawing the Example button loads next.
+    pub next_example: usize,
     sheet: Option<(TextureHandle, u64)>,
     result_texture: Option<TextureHandle>,
 }
@@ -55,10 +54,10 @@ impl Default for SketchView {
             tool: Tool::Pen,
             palette_index: 1,
             result: None,
-            in_flight: None,
             dirty: false,
             latency_ms: None,
             error: None,
+            next_example: 0,
             sheet: None,
             result_texture: None,
         }
@@ -66,11 +65,9 @@ impl Default for SketchView {
 }
 
 impl SketchView {
-    /// Takes a translation result.
-    pub fn set_result(&mut self, image: DynamicImage, worker_ms: u64) {
-        if let Some((_, sent)) = self.in_flight.take() {
-            self.latency_ms = Some((sent.elapsed().as_millis() as u64, worker_ms));
-        }
+    /// Takes a translation result, with its round trip and the worker's share of it.
+    pub fn set_result(&mut self, image: DynamicImage, round_trip_ms: u64, worker_ms: u64) {
+        self.latency_ms = Some((round_trip_ms, worker_ms));
         self.result = Some(image);
         self.result_texture = None;
         self.error = None;
@@ -95,38 +92,38 @@ pub fn sheet_color(palette_mode: bool) -> Rgb<u8> {
     }
 }
 
-/// Draws the Sketch tab.
-pub fn sketch_ui(
-    ui: &mut egui::Ui,
-    settings: &mut Settings,
-    view: &mut SketchView,
-    actions: &mut Vec<UiAction>,
-) {
-    let demo = if settings.palette_mode {
-        "labels"
-    } else {
-        "sketches"
-    };
-    let mut retranslate = model_pick_ui(
-        ui,
-        &mut settings.sketch_model,
-        ModelTarget::Sketch,
-        demo,
-        actions,
-    );
-    retranslate |= inference_ui(ui, &mut settings.translate);
-    retranslate |= toolbar_ui(ui, settings, view, actions);
-    ui.separator();
-    let side = (ui.available_width() / 2.0 - 16.0)
-        .clamp(128.0, 512.0)
-        .min(ui.available_height() - 40.0)
-        .max(128.0);
-    ui.horizontal_top(|ui| {
-        retranslate |= canvas_ui(ui, settings, view, side);
-        result_ui(ui, view, side);
-    });
-    if retranslate {
-        actions.push(UiAction::SketchChanged);
+impl Panel for SketchView {
+    /// The model and inference choices, the toolbar, and the canvas beside its translation.
+    fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut PanelCtx<'_>) {
+        let view = self;
+        let (settings, actions) = (&mut *ctx.settings, &mut *ctx.actions);
+        let in_flight = ctx.requests.sketch_in_flight();
+        let demo = if settings.palette_mode {
+            "labels"
+        } else {
+            "sketches"
+        };
+        let mut retranslate = model_pick_ui(
+            ui,
+            &mut settings.sketch_model,
+            ModelTarget::Sketch,
+            demo,
+            actions,
+        );
+        retranslate |= inference_ui(ui, &mut settings.translate);
+        retranslate |= toolbar_ui(ui, settings, view, actions);
+        ui.separator();
+        let side = (ui.available_width() / 2.0 - 16.0)
+            .clamp(128.0, 512.0)
+            .min(ui.available_height() - 40.0)
+            .max(128.0);
+        ui.horizontal_top(|ui| {
+            retranslate |= canvas_ui(ui, settings, view, side);
+            result_ui(ui, view, side, in_flight);
+        });
+        if retranslate {
+            actions.push(UiAction::SketchChanged);
+        }
     }
 }
 
@@ -161,6 +158,13 @@ fn toolbar_ui(
         if ui.button("Clear").clicked() {
             view.sketch.clear();
             changed = true;
+        }
+        if ui
+            .button("Example")
+            .on_hover_text("Start from one of the example drawings built into the app")
+            .clicked()
+        {
+            actions.push(UiAction::LoadSketchExample);
         }
         if ui.button("Load image...").on_hover_text("Start from a picture").clicked() {
             actions.push(UiAction::Pick(Purpose::SketchImage));
@@ -298,7 +302,7 @@ fn canvas_ui(ui: &mut egui::Ui, settings: &Settings, view: &mut SketchView, side
     finished
 }
 
-fn result_ui(ui: &mut egui::Ui, view: &mut SketchView, side: f32) {
+fn result_ui(ui: &mut egui::Ui, view: &mut SketchView, side: f32, in_flight: bool) {
     ui.vertical(|ui| {
         if let Some(result) = &view.result {
             let texture = view
@@ -321,7 +325,7 @@ fn result_ui(ui: &mut egui::Ui, view: &mut SketchView, side: f32) {
             });
         }
         ui.horizontal(|ui| {
-            if view.in_flight.is_some() {
+            if in_flight {
                 ui.spinner();
                 ui.label("translating...");
             }

@@ -2,7 +2,7 @@
 
 use egui::Color32;
 
-use crate::app::run_view::RunView;
+use crate::app::panels::{Panel, PanelCtx};
 
 /// Messages for the status bar.
 #[derive(Default)]
@@ -13,32 +13,29 @@ pub struct StatusLine {
     pub error: Option<String>,
 }
 
-/// Draws the status bar.
-pub fn status_ui(
-    ui: &mut egui::Ui,
-    status: &mut StatusLine,
-    run: &RunView,
-    device_label: &str,
-    device_note: Option<&str>,
-) {
-    ui.horizontal(|ui| {
-        let device = ui.label(format!("Device: {device_label}"));
-        if let Some(note) = device_note {
-            device.on_hover_text(format!("No GPU used: {note}"));
-        }
-        ui.separator();
-        ui.label(format!("Run: {}", run.state.label()));
-        if let Some(progress) = run.progress {
-            ui.label(format!("step {} / {}", progress.step, progress.total_steps));
-        }
-        ui.separator();
-        if let Some(error) = status.error.clone() {
-            ui.colored_label(Color32::LIGHT_RED, format!("Error: {error}"));
-            if ui.small_button("Dismiss").clicked() {
-                status.error = None;
+impl Panel for StatusLine {
+    /// The device, the run's state and step, and the last error (dismissable) or message.
+    fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut PanelCtx<'_>) {
+        let (run, device, status) = (ctx.run, ctx.device, self);
+        ui.horizontal(|ui| {
+            let label = ui.label(format!("Device: {}", device.label()));
+            if let Some(note) = device.note() {
+                label.on_hover_text(format!("No GPU used: {note}"));
             }
-        } else if let Some(message) = &status.message {
-            ui.label(message);
-        }
-    });
+            ui.separator();
+            ui.label(format!("Run: {}", run.state.label()));
+            if let Some(progress) = run.progress {
+                ui.label(format!("step {} / {}", progress.step, progress.total_steps));
+            }
+            ui.separator();
+            if let Some(error) = status.error.clone() {
+                ui.colored_label(Color32::LIGHT_RED, format!("Error: {error}"));
+                if ui.small_button("Dismiss").clicked() {
+                    status.error = None;
+                }
+            } else if let Some(message) = &status.message {
+                ui.label(message);
+            }
+        });
+    }
 }

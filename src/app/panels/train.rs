@@ -1,11 +1,13 @@
 //! The Train tab: presets and every option with a tooltip, the run controls, live loss curves,
 //! validation metrics and the input | generated | target previews with a slider back in time.
 
+use clap::ValueEnum as _;
 use egui::{Color32, DragValue, RichText};
 use egui_plot::{Legend, Line, Plot, PlotPoints};
 
 use crate::app::actions::UiAction;
 use crate::app::background::Purpose;
+use crate::app::panels::{Panel, PanelCtx};
 use crate::app::run_view::{LOSS_NAMES, RunState, RunView, loss_curves};
 use crate::app::state::{Preset, Settings, TrainForm};
 use crate::app::textures::{TextureCache, color_image};
@@ -13,6 +15,8 @@ use crate::config::GanMode;
 use crate::data::Preprocess;
 use crate::device::DeviceChoice;
 use crate::model::blocks::NormKind;
+use crate::model::discriminator::MAX_N_LAYERS;
+use crate::model::generator::{MAX_NUM_DOWNS, MIN_NUM_DOWNS};
 use crate::training::schedule::PolicyKind;
 use crate::worker::Command;
 
@@ -38,37 +42,35 @@ impl Default for TrainView {
     }
 }
 
-/// Draws the Train tab.
-pub fn train_ui(
-    ui: &mut egui::Ui,
-    settings: &mut Settings,
-    run: &RunView,
-    view: &mut TrainView,
-    device_label: &str,
-    actions: &mut Vec<UiAction>,
-) {
-    egui::Panel::left("train_options")
-        .resizable(true)
-        .default_size(340.0)
-        .show(ui, |ui| {
+impl Panel for TrainView {
+    /// The options and run controls on the left; progress, curves and previews in the middle.
+    fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut PanelCtx<'_>) {
+        let (settings, run, actions) = (&mut *ctx.settings, ctx.run, &mut *ctx.actions);
+        let device_label = ctx.device.describe();
+        egui::Panel::left("train_options")
+            .resizable(true)
+            .default_size(340.0)
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical()
+                    .id_salt("train_options_scroll")
+                    .show(ui, |ui| {
+                        controls_ui(ui, settings, run, actions);
+                        ui.separator();
+                        let locked = run.state.is_active();
+                        options_ui(ui, &mut settings.train, &device_label, locked);
+                    });
+            });
+        egui::CentralPanel::default().show(ui, |ui| {
             egui::ScrollArea::vertical()
-                .id_salt("train_options_scroll")
+                .id_salt("train_main_scroll")
                 .show(ui, |ui| {
-                    controls_ui(ui, settings, run, actions);
+                    progress_ui(ui, run);
+                    curves_ui(ui, run, self);
                     ui.separator();
-                    options_ui(ui, &mut settings.train, device_label, run.state.is_active());
+                    previews_ui(ui, run, self, settings.train.options.preview_every_steps);
                 });
         });
-    egui::CentralPanel::default().show(ui, |ui| {
-        egui::ScrollArea::vertical()
-            .id_salt("train_main_scroll")
-            .show(ui, |ui| {
-                progress_ui(ui, run);
-                curves_ui(ui, run, view);
-                ui.separator();
-                previews_ui(ui, run, view, settings.train.options.preview_every_steps);
-            });
-    });
+    }
 }
 
 /// After a run failed on a GPU (or could not start on one): one click carries on on the CPU,
@@ -263,12 +265,12 @@ fn options_ui(ui: &mut egui::Ui, form: &mut TrainForm, device_label: &str, locke
     ui.add_enabled_ui(!locked, |ui| {
         ui.strong("Networks");
         egui::Grid::new("model_options").num_columns(2).show(ui, |ui| {
-            let multiple = 1u32 << form.options.num_downs.min(10);
+            let multiple = 1u32 << form.options.num_downs.min(MAX_NUM_DOWNS);
             row(ui, "Image size (px)", "Training crop size; a multiple of 2^depth", &mut changed, |ui| {
                 ui.add(DragValue::new(&mut form.options.image_size_px).range(32..=1024).speed(multiple as f64))
             });
             row(ui, "U-Net depth", "Down-sampling levels: 7 = unet_128, 8 = unet_256; the image size must be a multiple of 2^depth", &mut changed, |ui| {
-                ui.add(DragValue::new(&mut form.options.num_downs).range(5..=9))
+                ui.add(DragValue::new(&mut form.options.num_downs).range(MIN_NUM_DOWNS..=MAX_NUM_DOWNS))
             });
             row(ui, "Generator width (ngf)", "Filters in the generator's first layer; the rest scale with it. 64 in the paper", &mut changed, |ui| {
                 ui.add(DragValue::new(&mut form.options.ngf).range(4..=128))
@@ -277,10 +279,10 @@ fn options_ui(ui: &mut egui::Ui, form: &mut TrainForm, device_label: &str, locke
                 ui.add(DragValue::new(&mut form.options.ndf).range(4..=128))
             });
             row(ui, "Discriminator patch", "How large a patch the discriminator judges: 1x1 PixelGAN only checks colours, 70x70 (the paper's) checks texture, 286x286 judges the whole image", &mut changed, |ui| {
-                combo(ui, "patch", &mut form.options.n_layers_d, &[0, 1, 2, 3, 4, 5], patch_name)
+                combo(ui, "patch", &mut form.options.n_layers_d, &(0..=MAX_N_LAYERS).collect::<Vec<_>>(), patch_name)
             });
             row(ui, "Normalisation", "BatchNorm (the paper's), InstanceNorm, or none, in both networks", &mut changed, |ui| {
-                combo(ui, "norm", &mut form.options.norm, &[NormKind::Batch, NormKind::Instance, NormKind::None], debug_name)
+                combo(ui, "norm", &mut form.options.norm, NormKind::value_variants(), debug_name)
             });
             row(ui, "Dropout", "Dropout in the decoder: the paper's only source of randomness", &mut changed, |ui| {
                 ui.checkbox(&mut form.options.dropout, "on")
@@ -298,7 +300,7 @@ fn options_ui(ui: &mut egui::Ui, form: &mut TrainForm, device_label: &str, locke
         ui.strong("Loss and optimiser");
         egui::Grid::new("loss_options").num_columns(2).show(ui, |ui| {
             row(ui, "GAN loss", "Vanilla = the paper's cross-entropy; Lsgan = least squares; Off = L1 alone (the paper's ablation: blurry but safe)", &mut changed, |ui| {
-                combo(ui, "gan_mode", &mut form.options.gan_mode, &[GanMode::Vanilla, GanMode::Lsgan, GanMode::Off], debug_name)
+                combo(ui, "gan_mode", &mut form.options.gan_mode, GanMode::value_variants(), debug_name)
             });
             row(ui, "lambda L1", "Weight of the L1 distance to the target (100 in the paper); 0 = GAN loss alone", &mut changed, |ui| {
                 ui.add(DragValue::new(&mut form.options.lambda_l1).range(0.0..=1000.0).speed(1.0))
@@ -310,7 +312,7 @@ fn options_ui(ui: &mut egui::Ui, form: &mut TrainForm, device_label: &str, locke
                 ui.add(DragValue::new(&mut form.options.beta1).range(0.0..=0.99).speed(0.01))
             });
             row(ui, "LR schedule", "Linear: constant for the first epochs, then down to zero (the paper's); Constant; Step: x0.1 every N epochs; Cosine", &mut changed, |ui| {
-                combo(ui, "policy", &mut form.options.lr_policy, &[PolicyKind::Linear, PolicyKind::Constant, PolicyKind::Step, PolicyKind::Cosine], debug_name)
+                combo(ui, "policy", &mut form.options.lr_policy, PolicyKind::value_variants(), debug_name)
             });
             row(ui, "Epochs", "Epochs at the starting learning rate", &mut changed, |ui| {
                 ui.add(DragValue::new(&mut form.options.n_epochs).range(0..=10_000))
@@ -330,7 +332,7 @@ fn options_ui(ui: &mut egui::Ui, form: &mut TrainForm, device_label: &str, locke
                 ui.add(DragValue::new(&mut form.options.batch_size).range(1..=64))
             });
             row(ui, "Jitter", "ResizeAndCrop: scale to the load size, then a random crop (the paper's jitter); Crop; ScaleWidth; ScaleWidthAndCrop; None: keep the size", &mut changed, |ui| {
-                combo(ui, "preprocess", &mut form.options.preprocess, &[Preprocess::ResizeAndCrop, Preprocess::Crop, Preprocess::ScaleWidth, Preprocess::ScaleWidthAndCrop, Preprocess::None], debug_name)
+                combo(ui, "preprocess", &mut form.options.preprocess, Preprocess::value_variants(), debug_name)
             });
             row(ui, "Load size (px)", "Size before the random crop (286 for 256 in the paper)", &mut changed, |ui| {
                 ui.add(DragValue::new(&mut form.options.load_size_px).range(32..=2048))

@@ -9,7 +9,9 @@ use image::DynamicImage;
 use crate::app::actions::UiAction;
 use crate::app::background::{ModelTarget, Purpose};
 use crate::app::panels::model_pick::model_pick_ui;
-use crate::app::state::{InferenceForm, Settings};
+use crate::app::panels::{Panel, PanelCtx};
+use crate::app::requests::PendingRequests;
+use crate::app::state::InferenceForm;
 use crate::app::textures::{TextureCache, color_image};
 use crate::inference::SizeMode;
 use crate::model::NormMode;
@@ -31,10 +33,6 @@ pub struct TranslateView {
     pub items: Vec<TranslateItem>,
     /// Files that could not be loaded.
     pub load_errors: Vec<String>,
-    /// The request in flight for the loaded images.
-    pub pending: Option<PendingTranslation>,
-    /// A folder job in flight: request, done, total.
-    pub folder_job: Option<(u64, usize, usize)>,
     /// The last result or error, for this tab.
     pub message: Option<Result<String, String>>,
     /// Bumped when new outputs arrive, so their textures are uploaded again.
@@ -42,40 +40,15 @@ pub struct TranslateView {
     textures: TextureCache,
 }
 
-/// A translation of the loaded images in flight: its request id and the inputs it was made
-/// from, so its outputs never land on other images.
-#[derive(Clone, Debug, PartialEq)]
-pub struct PendingTranslation {
-    /// The request.
-    pub id: u64,
-    /// The paths of the images sent, in order.
-    pub inputs: Vec<PathBuf>,
-}
-
 impl TranslateView {
-    /// Records a request for the images loaded now.
-    pub fn translation_sent(&mut self, id: u64) {
-        self.pending = Some(PendingTranslation {
-            id,
-            inputs: self.input_paths(),
-        });
-    }
-
-    /// Whether `id` is the request in flight for these images.
-    pub fn is_pending(&self, id: u64) -> bool {
-        self.pending
-            .as_ref()
-            .is_some_and(|pending| pending.id == id)
-    }
-
-    fn input_paths(&self) -> Vec<PathBuf> {
+    /// The paths of the loaded images, in order.
+    pub fn input_paths(&self) -> Vec<PathBuf> {
         self.items.iter().map(|item| item.path.clone()).collect()
     }
 
-    /// Replaces the images (results are cleared). A translation still in flight is superseded:
-    /// its outputs belong to the old images and will be dropped when they arrive.
+    /// Replaces the images (results and the last message are cleared).
     pub fn set_inputs(&mut self, images: Vec<(PathBuf, Result<DynamicImage, String>)>) {
-        self.pending = None;
+        self.message = None;
         self.items.clear();
         self.load_errors.clear();
         for (path, image) in images {
@@ -91,13 +64,11 @@ impl TranslateView {
         self.revision += 1;
     }
 
-    /// Answers the pending request `id` with its outputs, which land only if the images are
-    /// still the ones it was made from; returns whether they landed.
-    pub fn take_outputs(&mut self, id: u64, outputs: Vec<DynamicImage>) -> bool {
+    /// Takes the outputs of a translation of `inputs`, which land only if the loaded images are
+    /// still those, in that order; returns whether they landed.
+    pub fn take_outputs(&mut self, inputs: &[PathBuf], outputs: Vec<DynamicImage>) -> bool {
         let current = self.input_paths();
-        let answered = self.pending.take_if(|pending| pending.id == id);
-        let lands = answered
-            .is_some_and(|pending| pending.inputs == current && outputs.len() == current.len());
+        let lands = inputs == current && outputs.len() == current.len();
         if lands {
             for (item, output) in self.items.iter_mut().zip(outputs) {
                 item.output = Some(output);
@@ -119,53 +90,51 @@ impl TranslateView {
     }
 }
 
-/// Draws the Translate tab.
-pub fn translate_ui(
-    ui: &mut egui::Ui,
-    settings: &mut Settings,
-    view: &mut TranslateView,
-    actions: &mut Vec<UiAction>,
-) {
-    ui.horizontal(|ui| {
-        let label = ui.label("Images:");
-        let field = ui
-            .add(
-                egui::TextEdit::singleline(&mut settings.translate_inputs)
-                    .desired_width(360.0)
-                    .hint_text("an image or a folder"),
-            )
-            .labelled_by(label.id);
-        let entered = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-        if ui
-            .button("Load")
-            .on_hover_text("Load the typed file or folder")
-            .clicked()
-            || entered
-        {
-            let path = PathBuf::from(settings.translate_inputs.trim());
-            actions.push(UiAction::LoadTranslateInputs(vec![path]));
+impl Panel for TranslateView {
+    /// The inputs and the model, the translate and save controls, and inputs beside outputs.
+    fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut PanelCtx<'_>) {
+        let view = self;
+        let (settings, actions, requests) = (&mut *ctx.settings, &mut *ctx.actions, ctx.requests);
+        ui.horizontal(|ui| {
+            let label = ui.label("Images:");
+            let field = ui
+                .add(
+                    egui::TextEdit::singleline(&mut settings.translate_inputs)
+                        .desired_width(360.0)
+                        .hint_text("an image or a folder"),
+                )
+                .labelled_by(label.id);
+            let entered = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            if ui
+                .button("Load")
+                .on_hover_text("Load the typed file or folder")
+                .clicked()
+                || entered
+            {
+                let path = PathBuf::from(settings.translate_inputs.trim());
+                actions.push(UiAction::LoadTranslateInputs(vec![path]));
+            }
+            if ui.button("Open images...").clicked() {
+                actions.push(UiAction::Pick(Purpose::TranslateFiles));
+            }
+            if ui.button("Open folder...").clicked() {
+                actions.push(UiAction::Pick(Purpose::TranslateFolder));
+            }
+        });
+        if model_pick_ui(
+            ui,
+            &mut settings.translate_model,
+            ModelTarget::Translate,
+            "sketches",
+            actions,
+        ) {
+            for item in &mut view.items {
+                item.output = None;
+            }
         }
-        if ui.button("Open images...").clicked() {
-            actions.push(UiAction::Pick(Purpose::TranslateFiles));
-        }
-        if ui.button("Open folder...").clicked() {
-            actions.push(UiAction::Pick(Purpose::TranslateFolder));
-        }
-    });
-    if model_pick_ui(
-        ui,
-        &mut settings.translate_model,
-        ModelTarget::Translate,
-        "sketches",
-        actions,
-    ) {
-        for item in &mut view.items {
-            item.output = None;
-        }
-    }
-    inference_ui(ui, &mut settings.translate);
-    ui.horizontal(|ui| {
-        let busy = view.pending.is_some() || view.folder_job.is_some();
+        inference_ui(ui, &mut settings.translate);
+        ui.horizontal(|ui| {
+        let busy = requests.translating_loaded_images() || requests.folder_job().is_some();
         if ui
             .add_enabled(!busy && !view.items.is_empty(), egui::Button::new("Translate images"))
             .on_hover_text("Translate the loaded images")
@@ -196,9 +165,10 @@ pub fn translate_ui(
             actions.push(UiAction::TranslateFolderToDisk(folder));
         }
     });
-    status_ui(ui, view);
-    ui.separator();
-    results_ui(ui, view);
+        status_ui(ui, view, requests);
+        ui.separator();
+        results_ui(ui, view);
+    }
 }
 
 /// Normalisation, dropout and size choices (shared with the Sketch tab).
@@ -248,14 +218,14 @@ fn size_name(mode: SizeMode) -> &'static str {
     }
 }
 
-fn status_ui(ui: &mut egui::Ui, view: &TranslateView) {
-    if view.pending.is_some() {
+fn status_ui(ui: &mut egui::Ui, view: &TranslateView, requests: &PendingRequests) {
+    if requests.translating_loaded_images() {
         ui.horizontal(|ui| {
             ui.spinner();
             ui.label("Translating...");
         });
     }
-    if let Some((_, done, total)) = view.folder_job {
+    if let Some((done, total)) = requests.folder_job() {
         ui.add(
             egui::ProgressBar::new(done as f32 / total.max(1) as f32)
                 .text(format!("{done} / {total}")),

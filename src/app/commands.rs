@@ -1,0 +1,273 @@
+//! Command handling: the actions the panels decided during a frame, applied after it: worker
+//! commands (start, stop, translate), dialogs and background jobs, and the device choice.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use image::DynamicImage;
+
+use super::StudioApp;
+use super::actions::UiAction;
+use super::background::{ModelTarget, Purpose};
+use super::requests::Requester;
+use super::run_view::RunState;
+use super::state::CurrentRun;
+use crate::bundled::{self, DemoModel};
+use crate::data::DiscoverOptions;
+use crate::worker::{Command, TrainingRequest, TranslateInputs, TranslateRequest};
+
+/// Image files the dialogs offer.
+const IMAGE_EXTENSIONS: [&str; 7] = ["png", "jpg", "jpeg", "bmp", "tif", "tiff", "webp"];
+
+impl StudioApp {
+    /// Applies the actions queued this frame, then asks the worker for the form's device if it
+    /// changed.
+    pub(super) fn apply_actions(&mut self) {
+        for action in std::mem::take(&mut self.actions) {
+            self.apply(action);
+        }
+        self.select_device();
+    }
+
+    /// Asks the worker for the form's device when it changed (the GPU probe can take seconds:
+    /// the worker runs it, never the UI thread).
+    pub(super) fn select_device(&mut self) {
+        if let Some(command) = self.device.ask(self.settings.train.device) {
+            self.send(command);
+        }
+    }
+
+    fn apply(&mut self, action: UiAction) {
+        match action {
+            UiAction::Send(command) => self.send(command),
+            UiAction::StartTraining { resume } => self.start_training(resume),
+            UiAction::StopTraining => {
+                if self.worker.send(Command::Stop).is_ok() {
+                    self.run.state = RunState::Stopping;
+                } else {
+                    self.status.error = Some("the worker is not answering; try again".into());
+                }
+            }
+            UiAction::Pick(purpose) => self.pick(purpose),
+            UiAction::Discover => {
+                let generation = self.data.begin_discovery();
+                let options = DiscoverOptions {
+                    hint: self.settings.layout,
+                    direction: self.settings.direction,
+                    min_side_px: 0,
+                };
+                let root = PathBuf::from(self.settings.dataset_dir.trim());
+                self.background.discover(generation, root, options);
+            }
+            UiAction::LoadTranslateInputs(paths) => {
+                self.background.load_images(Purpose::TranslateFiles, paths)
+            }
+            UiAction::TranslateLoaded => {
+                let images = self.translate.items.iter().map(|item| item.input.clone());
+                let inputs = TranslateInputs::Images(images.collect());
+                let requester = Requester::TranslateTab {
+                    inputs: self.translate.input_paths(),
+                };
+                if self.request_translation(ModelTarget::Translate, inputs, requester) {
+                    self.translate.message = None;
+                }
+            }
+            UiAction::TranslateFolderToDisk(folder) => {
+                let paths = vec![folder];
+                let output_dir = PathBuf::from(self.settings.output_dir.trim());
+                let inputs = TranslateInputs::Files { paths, output_dir };
+                let requester = Requester::FolderJob { done: 0, total: 0 };
+                if self.request_translation(ModelTarget::Translate, inputs, requester) {
+                    self.translate.message = None;
+                }
+            }
+            UiAction::SaveTranslations => {
+                let results = self.translate.results();
+                self.background
+                    .save_images(PathBuf::from(self.settings.output_dir.trim()), results);
+            }
+            UiAction::SketchChanged => {
+                if self.requests.sketch_in_flight() {
+                    self.sketch.dirty = true;
+                } else {
+                    self.translate_sketch();
+                }
+            }
+            UiAction::LoadSketchImage(path) => self
+                .background
+                .load_images(Purpose::SketchImage, vec![path]),
+            UiAction::LoadSketchExample => self.load_sketch_example(),
+            UiAction::SaveSketch => self.save_sketch(),
+        }
+    }
+
+    /// Sends a command; the reason it could not be sent goes to the status bar.
+    pub(super) fn send(&mut self, command: Command) {
+        if let Err(message) = self.worker.send(command) {
+            self.status.error = Some(message);
+        }
+    }
+
+    /// Opens the native dialog for `purpose` on a background thread.
+    fn pick(&mut self, purpose: Purpose) {
+        match purpose {
+            Purpose::WeightsFile(_) => {
+                let extensions = &["pth", "pt", "safetensors"];
+                self.background
+                    .pick_files(purpose, "PyTorch weights", extensions);
+            }
+            Purpose::TranslateFiles | Purpose::SketchImage => {
+                self.background
+                    .pick_files(purpose, "Images", &IMAGE_EXTENSIONS)
+            }
+            _ => self.background.pick_folder(purpose),
+        }
+    }
+
+    /// Starts a run from the form (or resumes the chosen run folder), checked first.
+    fn start_training(&mut self, resume: bool) {
+        let dataset_dir = PathBuf::from(self.settings.dataset_dir.trim());
+        let config = self.settings.train.run_config(
+            &dataset_dir,
+            self.settings.direction,
+            self.settings.layout,
+        );
+        let run_dir = if resume {
+            PathBuf::from(self.settings.resume_dir.trim())
+        } else {
+            next_run_dir(Path::new(self.settings.runs_dir.trim()), &dataset_dir)
+        };
+        if let Err(err) = config.validate() {
+            self.status.error = Some(err.to_string());
+            return;
+        }
+        let request = TrainingRequest {
+            config,
+            run_dir,
+            resume,
+            device: self.settings.train.device,
+        };
+        match self.worker.send(Command::StartTraining(Box::new(request))) {
+            Ok(()) => {
+                self.run.state = RunState::Starting;
+                self.run.last_error = None;
+                self.train.preview_index = None;
+            }
+            Err(message) => self.status.error = Some(format!("could not start: {message}")),
+        }
+    }
+
+    /// The state of this session's run, for model choices.
+    fn current_run(&self) -> CurrentRun<'_> {
+        match (self.run.state.is_active(), self.run.run_dir()) {
+            (true, _) => CurrentRun::Training,
+            (false, Some(dir)) => CurrentRun::Finished(dir),
+            (false, None) => CurrentRun::None,
+        }
+    }
+
+    /// Sends a translation with the tab's model and options and records who waits for it;
+    /// false, with the reason shown, when it could not be sent.
+    fn request_translation(
+        &mut self,
+        target: ModelTarget,
+        inputs: TranslateInputs,
+        requester: Requester,
+    ) -> bool {
+        let (pick, demo) = match target {
+            ModelTarget::Translate => (&self.settings.translate_model, DemoModel::Sketches),
+            ModelTarget::Sketch => (&self.settings.sketch_model, self.sketch_demo()),
+        };
+        let model = match pick.source(demo, self.current_run()) {
+            Ok(model) => model,
+            Err(message) => {
+                match target {
+                    ModelTarget::Translate => self.translate.message = Some(Err(message.clone())),
+                    ModelTarget::Sketch => self.sketch.error = Some(message.clone()),
+                }
+                self.status.error = Some(message);
+                return false;
+            }
+        };
+        let id = self.requests.new_id();
+        let request = TranslateRequest {
+            id,
+            model,
+            inputs,
+            options: self.settings.translate.options(),
+            device: self.settings.train.device,
+        };
+        match self.worker.send(Command::Translate(Box::new(request))) {
+            Ok(()) => {
+                self.requests.sent(id, requester);
+                true
+            }
+            Err(message) => {
+                self.status.error = Some(message);
+                false
+            }
+        }
+    }
+
+    /// Translates the sketch as it is now.
+    pub(super) fn translate_sketch(&mut self) {
+        let image = DynamicImage::ImageRgb8(self.sketch.sketch.image().clone());
+        let inputs = TranslateInputs::Images(vec![image]);
+        let requester = Requester::Sketch {
+            sent: Instant::now(),
+        };
+        self.request_translation(ModelTarget::Sketch, inputs, requester);
+    }
+
+    /// Starts the sketch from the next example drawing of the mode's demo model (a few KB of
+    /// PNG embedded in the binary, decoded here in well under a millisecond).
+    fn load_sketch_example(&mut self) {
+        let examples = bundled::example_drawings(self.sketch_demo());
+        let (name, png) = examples[self.sketch.next_example % examples.len()];
+        self.sketch.next_example += 1;
+        match image::load_from_memory(png) {
+            Ok(picture) => {
+                self.sketch.sketch.load(&picture);
+                self.translate_sketch();
+            }
+            Err(err) => self.status.error = Some(format!("example drawing {name}: {err}")),
+        }
+    }
+
+    /// The demo model of the Sketch tab's mode: label maps in palette mode, else line sketches.
+    fn sketch_demo(&self) -> DemoModel {
+        if self.settings.palette_mode {
+            DemoModel::Labels
+        } else {
+            DemoModel::Sketches
+        }
+    }
+
+    /// Writes the sketch and its translation into the output folder, named by the time.
+    fn save_sketch(&mut self) {
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_secs());
+        let mut images = vec![(
+            format!("sketch-{stamp}.png"),
+            DynamicImage::ImageRgb8(self.sketch.sketch.image().clone()),
+        )];
+        if let Some(result) = &self.sketch.result {
+            images.push((format!("sketch-{stamp}-translated.png"), result.clone()));
+        }
+        self.background
+            .save_images(PathBuf::from(self.settings.output_dir.trim()), images);
+    }
+}
+
+/// `runs_dir/<dataset name>-NNN`, the first that does not exist yet.
+fn next_run_dir(runs_dir: &Path, dataset_dir: &Path) -> PathBuf {
+    let name = dataset_dir.file_name().map_or_else(
+        || "run".to_string(),
+        |name| name.to_string_lossy().into_owned(),
+    );
+    (1..)
+        .map(|n| runs_dir.join(format!("{name}-{n:03}")))
+        .find(|dir| !dir.exists())
+        .unwrap_or_else(|| runs_dir.join(name))
+}

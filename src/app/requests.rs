@@ -1,0 +1,145 @@
+//! The translations the app has asked the worker for and not heard back about, keyed by request
+//! id: every answer (result, progress, failure) is routed through this one registry to the view
+//! that asked, and an answer nobody waits for any more is dropped.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Who asked for a translation, with what the answer needs to land in the right place.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Requester {
+    /// The Sketch tab's drawing, sent at this instant (for the round-trip latency).
+    Sketch {
+        /// When the request was sent.
+        sent: Instant,
+    },
+    /// The Translate tab's loaded images; the outputs land only on these same images.
+    TranslateTab {
+        /// The paths of the images sent, in order.
+        inputs: Vec<PathBuf>,
+    },
+    /// A folder translated straight to disk.
+    FolderJob {
+        /// Files done so far.
+        done: usize,
+        /// Files in all (0 until the worker has listed them).
+        total: usize,
+    },
+}
+
+/// The pending requests, and the ids for new ones.
+#[derive(Debug)]
+pub struct PendingRequests {
+    next_id: u64,
+    pending: BTreeMap<u64, Requester>,
+}
+
+impl Default for PendingRequests {
+    fn default() -> Self {
+        Self {
+            next_id: 1,
+            pending: BTreeMap::new(),
+        }
+    }
+}
+
+impl PendingRequests {
+    /// An id no request of this app has used.
+    pub fn new_id(&mut self) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+
+    /// Records request `id`, which reached the worker.
+    pub fn sent(&mut self, id: u64, requester: Requester) {
+        self.pending.insert(id, requester);
+    }
+
+    /// The requester of `id`, which the answer ends; `None` when nobody waits for it.
+    pub fn answered(&mut self, id: u64) -> Option<Requester> {
+        self.pending.remove(&id)
+    }
+
+    /// Progress of a folder job.
+    pub fn progress(&mut self, id: u64, done_now: usize, total_now: usize) {
+        if let Some(Requester::FolderJob { done, total }) = self.pending.get_mut(&id) {
+            (*done, *total) = (done_now, total_now);
+        }
+    }
+
+    /// Forgets the Translate tab's request for its loaded images (new images supersede them).
+    pub fn supersede_translate_tab(&mut self) {
+        self.pending
+            .retain(|_, requester| !matches!(requester, Requester::TranslateTab { .. }));
+    }
+
+    /// Forgets every request (the worker that had them is gone).
+    pub fn clear(&mut self) {
+        self.pending.clear();
+    }
+
+    /// Whether the sketch is being translated.
+    pub fn sketch_in_flight(&self) -> bool {
+        self.any(|requester| matches!(requester, Requester::Sketch { .. }))
+    }
+
+    /// Whether the Translate tab's loaded images are being translated.
+    pub fn translating_loaded_images(&self) -> bool {
+        self.any(|requester| matches!(requester, Requester::TranslateTab { .. }))
+    }
+
+    /// Done and total files of the folder job in flight, if there is one.
+    pub fn folder_job(&self) -> Option<(usize, usize)> {
+        self.pending.values().find_map(|requester| match requester {
+            Requester::FolderJob { done, total } => Some((*done, *total)),
+            _ => None,
+        })
+    }
+
+    fn any(&self, test: impl Fn(&Requester) -> bool) -> bool {
+        self.pending.values().any(test)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_answer_goes_to_its_requester_once() {
+        let mut requests = PendingRequests::default();
+        let (sketch, folder) = (requests.new_id(), requests.new_id());
+        assert_ne!(sketch, folder);
+        requests.sent(
+            sketch,
+            Requester::Sketch {
+                sent: Instant::now(),
+            },
+        );
+        requests.sent(folder, Requester::FolderJob { done: 0, total: 0 });
+        requests.progress(folder, 2, 5);
+        assert_eq!(requests.folder_job(), Some((2, 5)));
+        assert!(requests.sketch_in_flight());
+        assert!(matches!(
+            requests.answered(sketch),
+            Some(Requester::Sketch { .. })
+        ));
+        assert_eq!(requests.answered(sketch), None);
+        assert!(!requests.sketch_in_flight());
+        assert_eq!(requests.folder_job(), Some((2, 5)));
+    }
+
+    #[test]
+    fn new_images_supersede_only_the_translate_tab_request() {
+        let mut requests = PendingRequests::default();
+        let (tab, folder) = (requests.new_id(), requests.new_id());
+        requests.sent(tab, Requester::TranslateTab { inputs: vec![] });
+        requests.sent(folder, Requester::FolderJob { done: 0, total: 3 });
+        requests.supersede_translate_tab();
+        assert!(!requests.translating_loaded_images());
+        assert_eq!(requests.answered(tab), None);
+        assert!(requests.answered(folder).is_some());
+    }
+}

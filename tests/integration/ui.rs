@@ -12,8 +12,10 @@ use egui_kittest::kittest::{NodeT, Queryable};
 use image::{DynamicImage, Rgb, RgbImage};
 
 use pix2pix_studio::app::{ModelChoice, Settings, StudioApp, Tab, WorkerPort};
+use pix2pix_studio::bundled::DemoModel;
 use pix2pix_studio::data::Report;
 use pix2pix_studio::device::{self, DeviceChoice};
+use pix2pix_studio::inference::ModelSource;
 use pix2pix_studio::training::StepLosses;
 use pix2pix_studio::training::metrics::Metrics;
 use pix2pix_studio::worker::{
@@ -475,15 +477,10 @@ fn translate_loads_images_sends_them_and_saves_the_results() {
     let output_dir = PathBuf::from(&settings.output_dir);
     let (mut harness, fake) = harness(settings);
     let request = load_and_translate(&mut harness, &fake, "photo.png");
-    assert!(
-        matches!(
-            &request.model,
-            Some(pix2pix_studio::inference::ModelSource::Demo(
-                pix2pix_studio::bundled::DemoModel::Sketches
-            ))
-        ),
-        "the demo model by default: {:?}",
-        request.model
+    assert_eq!(
+        request.model,
+        Some(ModelSource::Demo(DemoModel::Sketches)),
+        "the demo model by default"
     );
     let output = DynamicImage::ImageRgb8(RgbImage::from_pixel(40, 30, Rgb([250, 250, 0])));
     fake.events
@@ -547,16 +544,15 @@ fn palette_mode_draws_label_rectangles_for_the_labels_model() {
     assert_eq!(image.get_pixel(128, 160).0, wall, "inside the rectangle");
     assert_eq!(image.get_pixel(20, 20).0, sky, "outside it");
     let sent: Vec<Command> = fake.sent();
-    let translated_with_labels = sent.iter().any(|command| {
+    assert!(translated_with_demo(&sent, DemoModel::Labels), "{sent:?}");
+}
+
+/// Whether one of `sent` translates with the built-in `demo` model.
+fn translated_with_demo(sent: &[Command], demo: DemoModel) -> bool {
+    sent.iter().any(|command| {
         matches!(command, Command::Translate(request)
-        if matches!(
-            &request.model,
-            Some(pix2pix_studio::inference::ModelSource::Demo(
-                pix2pix_studio::bundled::DemoModel::Labels
-            ))
-        ))
-    });
-    assert!(translated_with_labels, "{sent:?}");
+            if request.model == Some(ModelSource::Demo(demo)))
+    })
 }
 
 #[test]
@@ -573,16 +569,7 @@ fn the_example_button_starts_the_sketch_from_a_built_in_drawing_and_translates_i
     let dark_pixels = drawn.pixels().filter(|pixel| pixel.0[0] < 100).count();
     assert!(dark_pixels > 100, "{dark_pixels} dark pixels");
     let sent = fake.sent();
-    let translated = sent.iter().any(|command| {
-        matches!(command, Command::Translate(request)
-        if matches!(
-            &request.model,
-            Some(pix2pix_studio::inference::ModelSource::Demo(
-                pix2pix_studio::bundled::DemoModel::Sketches
-            ))
-        ))
-    });
-    assert!(translated, "{sent:?}");
+    assert!(translated_with_demo(&sent, DemoModel::Sketches), "{sent:?}");
 }
 
 /// The worker's answer to `SelectDevice(choice)`: the CPU, with `fallback_reason`.

@@ -194,6 +194,10 @@ pub struct Intervals {
     pub preview_samples: usize,
     /// Stop after this many steps in all, whatever the schedule says.
     pub max_steps: Option<u64>,
+    /// Early stopping: end the run once the validation L1 has not improved for this many
+    /// validations in a row.
+    #[serde(default)]
+    pub early_stop_patience: Option<usize>,
 }
 
 /// Everything that defines a training run; saved as `config.json` in its folder.
@@ -310,6 +314,8 @@ pub struct RunOptions {
     pub preview_samples: usize,
     /// Stop after this many steps in all.
     pub max_steps: Option<u64>,
+    /// Stop once the validation L1 has not improved for this many validations.
+    pub early_stop: Option<usize>,
 }
 
 /// The reference's training size, from which its load size and U-Net depth follow.
@@ -350,6 +356,7 @@ impl Default for RunOptions {
             keep_every_epochs: 5,
             preview_samples: 4,
             max_steps: None,
+            early_stop: None,
         }
     }
 }
@@ -433,6 +440,7 @@ impl RunOptions {
                 keep_every_epochs: self.keep_every_epochs.max(1),
                 preview_samples: self.preview_samples,
                 max_steps: self.max_steps,
+                early_stop_patience: self.early_stop.map(|patience| patience.max(1)),
             },
         }
     }

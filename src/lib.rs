@@ -31,6 +31,7 @@ pub mod samples;
 pub mod seed;
 pub mod stats;
 pub mod training;
+pub mod verdict;
 pub mod worker;
 
 pub use error::{Error, Result};

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use crate::training::StepLosses;
+use crate::training::health::HealthWarning;
 use crate::training::metrics::Metrics;
 use crate::worker::{Event, Progress, RunInfo, Triplet};
 
@@ -105,6 +106,10 @@ pub struct RunView {
     pub data_problems: Vec<String>,
     /// When the first GPU step started compiling kernels (for the elapsed time shown).
     pub compiling_since: Option<std::time::Instant>,
+    /// What the health detectors see now (empty: nothing wrong).
+    pub health: Vec<HealthWarning>,
+    /// Why the run ended before its schedule, when a rule ended it (early stopping).
+    pub end_reason: Option<String>,
 }
 
 impl RunView {
@@ -161,6 +166,8 @@ impl RunView {
             Event::Validation { step, metrics, .. } => {
                 self.validations.push((self.epoch_at(step), metrics));
             }
+            Event::Health { warnings, .. } => self.health = warnings,
+            Event::EarlyStopped { reason, .. } => self.end_reason = Some(reason),
             Event::DataProblem(problem) => {
                 self.data_problems
                     .push(format!("{}: {}", problem.path.display(), problem.issue));
@@ -229,15 +236,19 @@ impl RunView {
     }
 }
 
-/// The four loss curves, `[epoch, value]` per point: exponentially smoothed with weight
+/// The curves of [`CURVE_NAMES`], `[epoch, value]` per point: exponentially smoothed with weight
 /// `smoothing` in [0, 1), and as log10 of the value when `log_scale` (non-positive values are
 /// left out there).
-pub fn loss_curves(points: &[LossPoint], smoothing: f64, log_scale: bool) -> [Vec<[f64; 2]>; 4] {
-    let mut curves: [Vec<[f64; 2]>; 4] = Default::default();
-    let mut smoothed: Option<[f64; 4]> = None;
+pub fn loss_curves(
+    points: &[LossPoint],
+    smoothing: f64,
+    log_scale: bool,
+) -> [Vec<[f64; 2]>; CURVE_NAMES.len()] {
+    let mut curves: [Vec<[f64; 2]>; CURVE_NAMES.len()] = Default::default();
+    let mut smoothed: Option<[f64; CURVE_NAMES.len()]> = None;
     for point in points {
-        let losses = &point.losses;
-        let values = [losses.g_gan, losses.g_l1, losses.d_real, losses.d_fake].map(f64::from);
+        let l = &point.losses;
+        let values = [l.g_gan, l.g_l1, l.d_real, l.d_fake, l.p_real, l.p_fake].map(f64::from);
         let next = match smoothed {
             Some(previous) => {
                 std::array::from_fn(|i| smoothing * previous[i] + (1.0 - smoothing) * values[i])
@@ -256,8 +267,9 @@ pub fn loss_curves(points: &[LossPoint], smoothing: f64, log_scale: bool) -> [Ve
     curves
 }
 
-/// The names of the curves, in the order of [`loss_curves`].
-pub const LOSS_NAMES: [&str; 4] = ["G_GAN", "G_L1", "D_real", "D_fake"];
+/// The names of the curves, in the order of [`loss_curves`]: the four losses, then the
+/// discriminator's mean probabilities that real and generated pairs are real.
+pub const CURVE_NAMES: [&str; 6] = ["G_GAN", "G_L1", "D_real", "D_fake", "D(x, y)", "D(x, G(x))"];
 
 #[cfg(test)]
 mod tests {
@@ -271,6 +283,8 @@ mod tests {
                 g_l1: value * 10.0,
                 d_real: value,
                 d_fake: value,
+                p_real: value / 10.0,
+                p_fake: value / 20.0,
             },
         }
     }

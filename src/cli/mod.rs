@@ -11,6 +11,7 @@ macro_rules! outln {
 
 mod bench;
 mod inspect;
+mod judge;
 mod quality;
 mod train;
 mod translate;
@@ -52,6 +53,9 @@ pub enum Command {
     Inspect(inspect::InspectArgs),
     /// Write a run's generator as .safetensors with the reference's key names.
     Export(translate::ExportArgs),
+    /// Score an (input, output) pair with a run's discriminator, patch by patch, and write the
+    /// verdict map.
+    Judge(judge::JudgeArgs),
     /// Time training iterations and generator inference for the reference's configs A-D.
     Bench(bench::BenchArgs),
     /// Train on sample_pairs/sketches for a fixed number of steps and print validation
@@ -89,6 +93,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Translate(args)) => translate::translate_command(device, &args),
         Some(Command::Inspect(args)) => inspect::inspect_command(&args),
         Some(Command::Export(args)) => translate::export_command(device, &args),
+        Some(Command::Judge(args)) => judge::judge_command(device, &args),
         Some(Command::Bench(args)) => bench::bench_command(device, &args),
         Some(Command::Quality(args)) => quality::quality_command(device, &args),
         Some(Command::MakeSamples(args)) => {

@@ -136,6 +136,10 @@ pub struct TrainArgs {
     /// Stop after this many steps in all.
     #[arg(long)]
     pub max_steps: Option<u64>,
+    /// Early stopping: end the run once the validation L1 has not improved for N validations
+    /// in a row (validations come every --validate-every steps); the best checkpoint is kept.
+    #[arg(long, value_name = "N")]
+    pub early_stop: Option<usize>,
 }
 
 /// The defaults every flag shows and falls back to: the run options' own.
@@ -191,6 +195,7 @@ impl TrainArgs {
             keep_every_epochs: self.save_epoch_freq,
             preview_samples: defaults.preview_samples,
             max_steps: self.max_steps,
+            early_stop: self.early_stop,
         };
         let layout = match (self.synth, self.side_by_side) {
             (Some(task), _) => LayoutHint::Photos(task),
@@ -332,6 +337,12 @@ pub(super) fn drive_training(
                 });
                 validation_secs.push((step, started.elapsed().as_secs_f64()));
             }
+            Event::Health { warnings, .. } => {
+                for warning in &warnings {
+                    say(&bar, format!("health warning at {warning}"));
+                }
+            }
+            Event::EarlyStopped { step, reason } => say(&bar, format!("step {step}: {reason}")),
             Event::DataProblem(problem) => {
                 say(
                     &bar,
@@ -454,6 +465,8 @@ mod tests {
             "cosine",
             "--preprocess",
             "scale_width_and_crop",
+            "--early-stop",
+            "3",
         ])
         .run_config()
         .unwrap();
@@ -467,6 +480,7 @@ mod tests {
         );
         assert_eq!(config.data.preprocess, Preprocess::ScaleWidthAndCrop);
         assert_eq!(config.data.load_size_px, reference_load_size(128));
+        assert_eq!(config.intervals.early_stop_patience, Some(3));
     }
 
     #[test]

@@ -142,6 +142,21 @@ impl PatchDiscriminatorConfig {
         })
     }
 
+    /// The square of input pixels the logit at (`row`, `col`) judges: the `(x, y)` of its
+    /// top-left corner (negative, or past the far edge, where it covers the padding) and its
+    /// side, the receptive field. Found by walking back through the layers: output index `o`
+    /// of a convolution sees inputs `o·stride − padding ..= o·stride − padding + kernel − 1`.
+    pub fn patch_of(&self, row: usize, col: usize) -> (i64, i64, usize) {
+        let (mut first, mut last) = ([row as i64, col as i64], [row as i64, col as i64]);
+        for layer in self.layer_specs().iter().rev() {
+            let kernel = layer.shape[2] as i64;
+            let (stride, pad) = (layer.stride as i64, padding(layer.shape[2]) as i64);
+            first = first.map(|o| o * stride - pad);
+            last = last.map(|o| o * stride - pad + kernel - 1);
+        }
+        (first[1], first[0], (last[0] - first[0] + 1) as usize)
+    }
+
     /// Output size for an input side of `size` pixels, or `None` when the input is too small.
     pub fn output_size(&self, size: usize) -> Option<usize> {
         self.layer_specs().iter().try_fold(size, |side, layer| {
@@ -260,5 +275,24 @@ impl PatchDiscriminator {
             }
         }
         Ok(hidden)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_70_pixel_patchgan_judges_70_pixel_squares_8_pixels_apart() {
+        let config = PatchDiscriminatorConfig::new();
+        assert_eq!(config.patch_of(0, 0), (-23, -23, 70));
+        assert_eq!(config.patch_of(2, 5), (5 * 8 - 23, 2 * 8 - 23, 70));
+        // At 256 px the map is 30 × 30; the last patch reaches past the far edge.
+        assert_eq!(config.output_size(256), Some(30));
+        let (x, _, side) = config.patch_of(29, 29);
+        assert!(x + side as i64 > 256);
+        // The PixelGAN judges single pixels.
+        let pixel = PatchDiscriminatorConfig::new().with_n_layers(0);
+        assert_eq!(pixel.patch_of(7, 3), (3, 7, 1));
     }
 }

@@ -102,11 +102,11 @@ pub fn save(
             .map_err(|err| Error::io(&checkpoints, crate::fs::without_temporary_path(err)))?;
         // An error names the file by its place in the finished checkpoint, not the temporary one.
         write_files(partial.path(), config, state, counters, history).map_err(|err| match err {
-            Error::Io { path, source } => {
+            Error::Io { path, cause } => {
                 let path = path
                     .strip_prefix(partial.path())
                     .map_or_else(|_| path.clone(), |inside| dir.join(inside));
-                Error::io(path, source)
+                Error::io(path, cause)
             }
             other => other,
         })?;

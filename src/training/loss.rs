@@ -1,7 +1,7 @@
 //! The pix2pix losses: the adversarial term on PatchGAN logits and the L1 reconstruction term.
 
 use burn::tensor::Tensor;
-use burn::tensor::activation::relu;
+use burn::tensor::activation::{relu, sigmoid};
 
 use crate::config::GanMode;
 
@@ -42,6 +42,27 @@ pub fn gan_loss<const D: usize>(logits: Tensor<D>, label: Label, mode: GanMode) 
     }
 }
 
+/// The discriminator's mean verdict that the pairs behind `logits` are real, in [0, 1]: the
+/// mean of σ(logit) over every patch for the cross-entropy losses, and of the output clamped
+/// to [0, 1] for [`GanMode::Lsgan`] (which regresses it onto 1 for real and 0 for generated).
+/// A one-element tensor; 0 for [`GanMode::Off`], which has no discriminator.
+pub fn realness<const D: usize>(logits: Tensor<D>, mode: GanMode) -> Tensor<1> {
+    match mode {
+        GanMode::Off => Tensor::zeros([1], &logits.device()),
+        _ => verdicts(logits, mode).mean(),
+    }
+}
+
+/// The discriminator's verdict, patch by patch, that a pair is real, in [0, 1]: σ(logit) for
+/// the cross-entropy losses, the output clamped to [0, 1] for [`GanMode::Lsgan`] (and for
+/// [`GanMode::Off`], whose runs have an untrained discriminator at most).
+pub fn verdicts<const D: usize>(logits: Tensor<D>, mode: GanMode) -> Tensor<D> {
+    match mode {
+        GanMode::Vanilla => sigmoid(logits),
+        GanMode::Lsgan | GanMode::Off => logits.clamp(0.0, 1.0),
+    }
+}
+
 /// Mean absolute difference between the generated and the target image.
 pub fn l1_loss(generated: Tensor<4>, target: Tensor<4>) -> Tensor<1> {
     generated.sub(target).abs().mean()
@@ -79,7 +100,10 @@ mod tests {
         let device = Device::flex();
         let logits = Tensor::<1>::from_floats([0.0, 2.0], &device);
         assert!((value(gan_loss(logits.clone(), Label::Real, GanMode::Lsgan)) - 1.0).abs() < 1e-6);
-        assert!((value(gan_loss(logits, Label::Fake, GanMode::Lsgan)) - 2.0).abs() < 1e-6);
+        assert!((value(gan_loss(logits.clone(), Label::Fake, GanMode::Lsgan)) - 2.0).abs() < 1e-6);
+        let realness_of = |mode| value(realness(logits.clone(), mode));
+        assert!((realness_of(GanMode::Vanilla) - (0.5 + 0.880_797) / 2.0).abs() < 1e-5);
+        assert!((realness_of(GanMode::Lsgan) - 0.5).abs() < 1e-6);
         let a = Tensor::<4>::from_floats([[[[1.0, -1.0]]]], &device);
         let b = Tensor::<4>::from_floats([[[[0.5, 1.0]]]], &device);
         assert!((value(l1_loss(a, b)) - 1.25).abs() < 1e-6);

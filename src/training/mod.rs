@@ -3,6 +3,7 @@
 
 pub mod adam;
 pub mod checkpoint;
+pub mod health;
 pub mod history;
 pub mod loss;
 pub mod metrics;

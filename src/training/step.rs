@@ -5,7 +5,7 @@ use burn::module::Module;
 use burn::optim::GradientsParams;
 use burn::tensor::Tensor;
 
-use super::loss::{Label, gan_loss, l1_loss};
+use super::loss::{Label, gan_loss, l1_loss, realness};
 use super::state::TrainingState;
 use crate::config::GanMode;
 use crate::error::{Error, Result};
@@ -23,13 +23,22 @@ pub struct StepLosses {
     pub d_real: f32,
     /// Discriminator's loss on generated pairs.
     pub d_fake: f32,
+    /// D(x, y): the discriminator's mean probability that the real pairs are real, in its
+    /// update's forward pass ([`realness`]); 0 without a GAN term.
+    #[serde(default)]
+    pub p_real: f32,
+    /// D(x, G(x)): its mean probability that the generated pairs are real.
+    #[serde(default)]
+    pub p_fake: f32,
 }
 
 impl StepLosses {
     /// Whether every loss is a finite number.
     pub fn is_finite(&self) -> bool {
-        [self.g_gan, self.g_l1, self.d_real, self.d_fake]
+        let values = [self.g_gan, self.g_l1, self.d_real, self.d_fake];
+        values
             .iter()
+            .chain([&self.p_real, &self.p_fake])
             .all(|v| v.is_finite())
     }
 }
@@ -62,8 +71,8 @@ pub fn train_step(
             .generator
             .forward(input.clone(), NormMode::Train, Dropout::Masks(&masks))?;
 
-    let (d_real, d_fake) = if state.config.gan_mode == GanMode::Off {
-        (0.0, 0.0)
+    let [d_real, d_fake, p_real, p_fake] = if state.config.gan_mode == GanMode::Off {
+        [0.0; 4]
     } else {
         discriminator_step(
             state,
@@ -80,47 +89,49 @@ pub fn train_step(
         g_l1,
         d_real,
         d_fake,
+        p_real,
+        p_fake,
     })
 }
 
-/// Reads two one-element losses back in one transfer. Called before their backward pass: on
+/// Reads `N` one-element values back in one transfer. Called before their backward pass: on
 /// wgpu, burn's fusion let the backward pass and the optimiser step overwrite buffers that
 /// losses read after them still needed (a LSGAN step reported G_GAN 4.4 where the CPU gives
 /// 0.69; tests/gpu_lane: `lsgan_trains_on_the_gpu_as_on_the_cpu`).
-fn read_pair(first: Tensor<1>, second: Tensor<1>) -> Result<(f32, f32)> {
-    let values = Tensor::cat(vec![first.detach(), second.detach()], 0) // [2]
+fn read_scalars<const N: usize>(scalars: [Tensor<1>; N]) -> Result<[f32; N]> {
+    let detached = scalars.into_iter().map(Tensor::detach).collect();
+    let values = Tensor::cat(detached, 0) // [N]
         .try_into_data()
         .map_err(|err| Error::Backend(format!("reading the losses: {err:?}")))?
         .convert::<f32>()
         .try_into_vec::<f32>()
         .map_err(|err| Error::Backend(format!("reading the losses: {err:?}")))?;
-    match values[..] {
-        [first, second] => Ok((first, second)),
-        _ => Err(Error::Backend(format!(
-            "expected 2 losses, got {}",
-            values.len()
-        ))),
-    }
+    let count = values.len();
+    values
+        .try_into()
+        .map_err(|_| Error::Backend(format!("expected {N} losses, got {count}")))
 }
 
 /// Updates D on one real and one generated pair, each in its own forward pass (so each gets
 /// its own batch statistics), with loss 0.5 · (BCE(real, 1) + BCE(fake, 0)). Returns the two
-/// losses (real, fake).
+/// losses and D's mean verdicts, in that pass, on the real and the generated pair.
 fn discriminator_step(
     state: &mut TrainingState,
     input: &Tensor<4>,
     target: &Tensor<4>,
     generated: Tensor<4>,
     learning_rate: f64,
-) -> Result<(f32, f32)> {
+) -> Result<[f32; 4]> {
     let mode = state.config.gan_mode;
     let discriminator = &state.discriminator;
     let logits_fake = discriminator.forward_pair(input.clone(), generated, NormMode::Train)?;
+    let p_fake = realness(logits_fake.clone().detach(), mode);
     let loss_fake = gan_loss(logits_fake, Label::Fake, mode);
     let logits_real = discriminator.forward_pair(input.clone(), target.clone(), NormMode::Train)?;
+    let p_real = realness(logits_real.clone().detach(), mode);
     let loss_real = gan_loss(logits_real, Label::Real, mode);
     let loss = loss_fake.clone().add(loss_real.clone()).mul_scalar(0.5);
-    let losses = read_pair(loss_real, loss_fake)?;
+    let losses = read_scalars([loss_real, loss_fake, p_real, p_fake])?;
     let grads = GradientsParams::from_grads(loss.backward(), discriminator);
     let discriminator = take_discriminator(state);
     state.discriminator = state
@@ -150,13 +161,13 @@ fn generator_step(
         let gan = gan_loss(logits, Label::Real, config.gan_mode);
         (gan.clone(), gan.add(l1.clone()))
     };
-    let losses = read_pair(gan, l1)?;
+    let [gan_value, l1_value] = read_scalars([gan, l1])?;
     let grads = GradientsParams::from_grads(total.backward(), &state.generator);
     let generator = take_generator(state);
     state.generator = state
         .generator_optimizer
         .step(learning_rate, generator, grads);
-    Ok(losses)
+    Ok((gan_value, l1_value))
 }
 
 /// Moves the generator out of the state for its optimiser step (which consumes the module),

@@ -345,6 +345,15 @@ impl Worker {
                     stopped: false,
                 });
             }
+            Ok(StepOutcome::EarlyStopped(reason)) => {
+                let step = trainer.steps();
+                self.set_trainer(None);
+                self.sink.send(Event::EarlyStopped { step, reason });
+                self.sink.send(Event::Finished {
+                    step,
+                    stopped: true,
+                });
+            }
             Err(err) => {
                 // A write that failed (a full disk, a folder turned read-only) changed nothing
                 // already saved: say where the last good checkpoint is.

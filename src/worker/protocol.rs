@@ -11,8 +11,10 @@ use crate::device::{DeviceChoice, DeviceInfo};
 use crate::inference::{ModelSource, TranslateOptions};
 use crate::training::StepLosses;
 use crate::training::checkpoint::CheckpointKind;
+use crate::training::health::HealthWarning;
 use crate::training::history::History;
 use crate::training::metrics::Metrics;
+use crate::verdict::VerdictMap;
 
 /// What to train and where.
 #[derive(Clone, Debug, PartialEq)]
@@ -143,6 +145,10 @@ pub struct Triplet {
     pub generated: RgbImage,
     /// The target.
     pub target: RgbImage,
+    /// The discriminator's verdicts on (input, generated); none without a GAN term.
+    pub verdict_generated: Option<VerdictMap>,
+    /// Its verdicts on (input, target), the real pair.
+    pub verdict_real: Option<VerdictMap>,
 }
 
 /// Events from the worker.
@@ -176,6 +182,20 @@ pub enum Event {
         metrics: Metrics,
         /// Pairs compared.
         pairs: usize,
+    },
+    /// What the run's health detectors see changed (an empty list: healthy again).
+    Health {
+        /// Steps done.
+        step: u64,
+        /// The symptoms seen now, with their evidence.
+        warnings: Vec<HealthWarning>,
+    },
+    /// Early stopping ends the run (a [`Event::Finished`] with `stopped` follows).
+    EarlyStopped {
+        /// Steps done.
+        step: u64,
+        /// Why, with the best validation and its step.
+        reason: String,
     },
     /// A pair could not be loaded and was left out.
     DataProblem(Problem),

@@ -7,11 +7,12 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use burn::tensor::Tensor;
 use image::{DynamicImage, RgbImage};
 
 use super::protocol::{Event, Progress, RunInfo, TrainingRequest, Triplet};
 use super::sink::EventSink;
-use crate::config::RunConfig;
+use crate::config::{GanMode, RunConfig};
 use crate::data::augment::{AugmentConfig, Jitter, Preprocess};
 use crate::data::convert::{
     batch_to_tensor, image_to_planar, planar_to_image, planar_to_tensor, tensor_to_images,
@@ -27,23 +28,29 @@ use crate::inference::Translator;
 use crate::model::{Dropout, NormMode};
 use crate::run_folder;
 use crate::training::checkpoint::{self, CheckpointKind, Counters};
+use crate::training::health::{Symptom, diagnose};
 use crate::training::history::{History, LossRecord, ValidationRecord};
 use crate::training::metrics::Metrics;
 use crate::training::state::TrainingState;
 use crate::training::step::train_step;
+use crate::verdict::VerdictMap;
 
 /// Validation compares at most this many pairs (the first of the split), to keep it quick.
 pub const MAX_VALIDATION_PAIRS: usize = 32;
 /// Weight of the newest step in the smoothed seconds-per-step.
 const TIMING_SMOOTHING: f64 = 0.1;
+/// Steps between readings of the run's health (a scan of the loss history: microseconds).
+const HEALTH_EVERY_STEPS: u64 = 25;
 
 /// What a step left to do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StepOutcome {
     /// More steps to go.
     Continue,
     /// The schedule (or `max_steps`) is done; the final checkpoint is saved.
     Finished,
+    /// Early stopping ended the run, for this reason; the final checkpoint is saved.
+    EarlyStopped(String),
 }
 
 /// A fixed sample shown in previews or used for validation.
@@ -69,6 +76,8 @@ pub struct Trainer {
     on_gpu: bool,
     /// What the loader delivered in the epoch going on (since the start, for a resumed one).
     epoch_loads: EpochLoads,
+    /// The symptoms last reported by [`Event::Health`].
+    health: Vec<Symptom>,
 }
 
 /// Batches delivered and pairs skipped in one epoch.
@@ -208,6 +217,7 @@ impl Trainer {
             secs_per_step: None,
             on_gpu: !device.is_cpu(),
             epoch_loads: EpochLoads::default(),
+            health: Vec::new(),
         };
         if trainer.counters.steps == 0 {
             // The untrained baseline: curves and the quality figure start from it.
@@ -341,6 +351,13 @@ impl Trainer {
         }
         if steps.is_multiple_of(intervals.validate_every_steps.max(1)) {
             self.validate(events, &|| false)?;
+            if let Some(reason) = self.early_stop_reason() {
+                self.save(CheckpointKind::Latest, events)?;
+                return Ok(StepOutcome::EarlyStopped(reason));
+            }
+        }
+        if steps.is_multiple_of(HEALTH_EVERY_STEPS) {
+            self.check_health(events);
         }
         if steps.is_multiple_of(intervals.checkpoint_every_steps.max(1)) {
             self.save(CheckpointKind::Latest, events)?;
@@ -355,6 +372,38 @@ impl Trainer {
             return Ok(StepOutcome::Finished);
         }
         Ok(StepOutcome::Continue)
+    }
+
+    /// Why early stopping ends the run now, if it does: the validation L1 has not improved
+    /// for the run's patience in validations.
+    fn early_stop_reason(&self) -> Option<String> {
+        let patience = self.config.intervals.early_stop_patience?;
+        let validations = &self.history.validations;
+        let (best_index, best) = validations
+            .iter()
+            .enumerate()
+            .min_by(|a, b| a.1.metrics.l1.total_cmp(&b.1.metrics.l1))?;
+        let since_best = validations.len() - 1 - best_index;
+        (since_best >= patience).then(|| {
+            format!(
+                "early stop: the validation L1 has not improved for {since_best} validations \
+                 (best {:.4} at step {}, kept as the best checkpoint)",
+                best.metrics.l1, best.step
+            )
+        })
+    }
+
+    /// Reads the run's health from its losses and reports it when what it shows changed.
+    fn check_health(&mut self, events: &EventSink) {
+        let warnings = diagnose(&self.history, self.config.training.gan_mode);
+        let symptoms: Vec<Symptom> = warnings.iter().map(|w| w.symptom).collect();
+        if symptoms != self.health {
+            self.health = symptoms;
+            events.send(Event::Health {
+                step: self.counters.steps,
+                warnings,
+            });
+        }
     }
 
     fn fractional_epoch(&self) -> f64 {
@@ -399,8 +448,9 @@ impl Trainer {
         Ok(path)
     }
 
-    /// The generator's output for a fixed sample (batch statistics, no dropout).
-    fn generate(&self, sample: &Sample) -> Result<DynamicImage> {
+    /// The sample's input, and the generator's output for it (batch statistics, no dropout),
+    /// as tensors on the run's device.
+    fn generate_tensors(&self, sample: &Sample) -> Result<(Tensor<4>, Tensor<4>)> {
         let generator = burn::module::Module::valid(&self.state.generator);
         let channels = self.sample_config.input_channels;
         let input = planar_to_tensor(
@@ -408,10 +458,38 @@ impl Trainer {
             [channels, sample.height, sample.width],
             &self.state.device.clone().inner(),
         );
-        let output = generator.forward(input, NormMode::BatchStats, Dropout::Off)?;
-        tensor_to_images(output)?
-            .pop()
-            .ok_or_else(|| Error::Backend("the generator returned no image".into()))
+        let output = generator.forward(input.clone(), NormMode::BatchStats, Dropout::Off)?;
+        Ok((input, output))
+    }
+
+    /// The generator's output for a fixed sample (batch statistics, no dropout).
+    fn generate(&self, sample: &Sample) -> Result<DynamicImage> {
+        let (_, output) = self.generate_tensors(sample)?;
+        first_image(output)
+    }
+
+    /// The discriminator's verdicts on a preview sample's generated and real pair; none for a
+    /// run without a GAN term.
+    fn judge(
+        &self,
+        sample: &Sample,
+        input: Tensor<4>,
+        generated: Tensor<4>,
+    ) -> Result<Option<(VerdictMap, VerdictMap)>> {
+        let gan_mode = self.config.training.gan_mode;
+        if gan_mode == GanMode::Off {
+            return Ok(None);
+        }
+        let channels = self.sample_config.output_channels;
+        let target = planar_to_tensor(
+            vec![sample.target.clone()],
+            [channels, sample.height, sample.width],
+            &self.state.device.clone().inner(),
+        );
+        let discriminator = &self.state.discriminator;
+        let fake = VerdictMap::compute(discriminator, input.clone(), generated, gan_mode)?;
+        let real = VerdictMap::compute(discriminator, input, target, gan_mode)?;
+        Ok(Some((fake, real)))
     }
 
     fn preview(&self, events: &EventSink) -> Result<()> {
@@ -421,7 +499,9 @@ impl Trainer {
         let mut triplets = Vec::with_capacity(self.previews.len());
         for fixed in &self.previews {
             let sample = &fixed.sample;
-            let generated = self.generate(sample)?;
+            let (input_tensor, output) = self.generate_tensors(sample)?;
+            let verdicts = self.judge(sample, input_tensor, output.clone())?;
+            let generated = first_image(output)?;
             let (height, width) = (sample.height, sample.width);
             let input = planar_to_image(
                 &sample.input,
@@ -435,11 +515,14 @@ impl Trainer {
                 height,
                 width,
             );
+            let (verdict_generated, verdict_real) = verdicts.unzip();
             triplets.push(Triplet {
                 name: fixed.name.clone(),
                 input: input.to_rgb8(),
                 generated: generated.to_rgb8(),
                 target: target.to_rgb8(),
+                verdict_generated,
+                verdict_real,
             });
         }
         let path = self
@@ -497,6 +580,13 @@ impl Trainer {
         }
         Ok(())
     }
+}
+
+/// The one image of a generator output `[1, C, H, W]`.
+fn first_image(output: Tensor<4>) -> Result<DynamicImage> {
+    tensor_to_images(output)?
+        .pop()
+        .ok_or_else(|| Error::Backend("the generator returned no image".into()))
 }
 
 /// Discovers the dataset of a run and checks it can be trained on.

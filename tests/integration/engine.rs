@@ -560,6 +560,38 @@ pub(crate) fn binary() -> std::process::Command {
 }
 
 #[test]
+fn io_errors_name_their_cause_once() {
+    let missing = temp_dir("engine-io-cause").join("no-such-folder");
+    for args in [
+        vec!["inspect".into(), missing.display().to_string()],
+        vec![
+            "judge".into(),
+            "-m".into(),
+            missing.display().to_string(),
+            "a.png".into(),
+            "b.png".into(),
+            "-o".into(),
+            "map.png".into(),
+        ],
+    ] {
+        let output = binary()
+            .args(["--device", "cpu"])
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let message = stderr.lines().last().unwrap_or_default();
+        assert!(message.contains(&*missing.to_string_lossy()), "{message}");
+        let parts: Vec<&str> = message.split(": ").collect();
+        assert!(
+            parts.windows(2).all(|pair| pair[0] != pair[1]),
+            "a cause repeated: {message}"
+        );
+    }
+}
+
+#[test]
 fn the_cli_trains_then_translates_and_reports_errors_with_exit_codes() {
     let dir = temp_dir("engine-cli");
     let run_dir = dir.join("run");
@@ -628,6 +660,26 @@ fn the_cli_trains_then_translates_and_reports_errors_with_exit_codes() {
         mean_abs_diff(&full, &half) < 2.0,
         "f16 weights change the picture"
     );
+    // The run's discriminator judges the pair (input, translation) at the training size.
+    let map = dir.join("map.png");
+    let house = sketches().join("val").join("0000_house.png");
+    let judged = binary()
+        .args(["judge", "-m"])
+        .arg(&run_dir)
+        .arg(&house)
+        .arg(output_dir.join("0000_house.png"))
+        .args(["-o"])
+        .arg(&map)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&judged.stdout);
+    assert!(
+        judged.status.success(),
+        "{}",
+        String::from_utf8_lossy(&judged.stderr)
+    );
+    assert!(said.contains("P(real) mean"), "{said}");
+    assert_eq!(image::open(&map).unwrap().to_rgb8().dimensions(), (32, 32));
     let inspected = binary().arg("inspect").arg(&run_dir).output().unwrap();
     assert!(String::from_utf8_lossy(&inspected.stdout).contains("step 3"));
 
@@ -676,6 +728,44 @@ fn a_diverging_run_stops_with_a_message_and_keeps_its_last_good_checkpoint() {
     assert!(latest.ends_with(format!("step_{step:08}")));
     let restored = checkpoint::load(&latest, &config, &Device::flex()).unwrap();
     assert!(restored.history.losses.iter().all(|r| r.losses.is_finite()));
+}
+
+#[test]
+fn early_stopping_ends_the_run_with_its_reason() {
+    let run_dir = temp_dir("engine-early-stop");
+    let mut config = tiny_run(40);
+    // A learning rate too small to move f32 weights: the validation L1 never improves on the
+    // baseline of step 0, so the run ends after `patience` more validations.
+    config.training = config.training.with_learning_rate(1e-30);
+    config.intervals.validate_every_steps = 2;
+    config.intervals.early_stop_patience = Some(3);
+    let worker = worker();
+    worker.send(request(config, &run_dir, false)).unwrap();
+    let events = until_finished(&worker);
+    let (step, reason) = events
+        .iter()
+        .find_map(|event| match event {
+            Event::EarlyStopped { step, reason } => Some((*step, reason.clone())),
+            _ => None,
+        })
+        .expect("an early stop");
+    assert_eq!(step, 6, "validations at steps 0 (baseline), 2, 4 and 6");
+    assert!(
+        reason.contains("not improved for 3 validations"),
+        "{reason}"
+    );
+    assert!(reason.contains("at step 0"), "{reason}");
+    assert!(matches!(
+        events.last(),
+        Some(Event::Finished {
+            step: 6,
+            stopped: true
+        })
+    ));
+    assert_eq!(
+        run_folder::latest(&run_dir).unwrap().unwrap(),
+        run_dir.join("checkpoints/step_00000006")
+    );
 }
 
 #[test]

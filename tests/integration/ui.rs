@@ -16,8 +16,11 @@ use pix2pix_studio::bundled::DemoModel;
 use pix2pix_studio::data::Report;
 use pix2pix_studio::device::{self, DeviceChoice};
 use pix2pix_studio::inference::ModelSource;
+use pix2pix_studio::model::PatchDiscriminatorConfig;
 use pix2pix_studio::training::StepLosses;
+use pix2pix_studio::training::health::{HealthWarning, Symptom};
 use pix2pix_studio::training::metrics::Metrics;
+use pix2pix_studio::verdict::VerdictMap;
 use pix2pix_studio::worker::{
     Command, DeviceReport, Event, Progress, RunInfo, TranslateInputs, TranslateRequest, Triplet,
 };
@@ -197,6 +200,8 @@ fn progress(step: u64, g_l1: f32) -> Progress {
             g_l1,
             d_real: 0.6,
             d_fake: 0.65,
+            p_real: 0.55,
+            p_fake: 0.48,
         },
         learning_rate: 2e-4,
         secs_per_step: 0.5,
@@ -211,7 +216,75 @@ fn triplet(name: &str, shade: u8) -> Triplet {
         input: image.clone(),
         generated: image.clone(),
         target: image,
+        verdict_generated: None,
+        verdict_real: None,
     }
+}
+
+/// A 2 × 2 verdict map over a 64 px pair, with the patch geometry of a PatchGAN with one
+/// stride-2 layer.
+fn verdict_map(probabilities: [f32; 4]) -> VerdictMap {
+    VerdictMap {
+        rows: 2,
+        cols: 2,
+        probabilities: probabilities.to_vec(),
+        image_size: (64, 64),
+        discriminator: PatchDiscriminatorConfig::new().with_n_layers(1),
+    }
+}
+
+#[test]
+fn hovering_a_verdict_cell_outlines_its_patch_and_names_its_probability() {
+    let mut settings = settings("ui_verdicts");
+    settings.tab = Tab::Train;
+    let (mut harness, fake) = harness(settings);
+    fake.events
+        .send(Event::RunStarted(Box::new(run_info(50, 100))))
+        .unwrap();
+    let image = RgbImage::from_pixel(64, 64, Rgb([90, 90, 90]));
+    let judged = Triplet {
+        name: "0003_fish.png".into(),
+        input: image.clone(),
+        generated: image.clone(),
+        target: image,
+        verdict_generated: Some(verdict_map([0.1, 0.2, 0.3, 0.87])),
+        verdict_real: Some(verdict_map([0.9, 0.9, 0.9, 0.95])),
+    };
+    fake.events
+        .send(Event::Preview {
+            step: 7,
+            triplets: vec![judged],
+        })
+        .unwrap();
+    harness.run_steps(2);
+    assert!(has_label(&harness, "show the discriminator's verdicts"));
+    assert!(!has_label(&harness, "P(real)"));
+    // The pointer over the map's centre is in its last cell, (1, 1).
+    harness
+        .get_by_label("D on generated 0003_fish.png at step 7")
+        .hover();
+    harness.run_steps(2);
+    let patch = PatchDiscriminatorConfig::new()
+        .with_n_layers(1)
+        .patch_of(1, 1);
+    let expected = format!(
+        "D on generated, patch (1, 1): P(real) 0.87. It judges the {side}×{side} square at ({x}, \
+         {y}) of the input",
+        side = patch.2,
+        x = patch.0,
+        y = patch.1
+    );
+    assert!(has_label(&harness, &expected), "{expected}");
+    // Turned off, the maps go.
+    harness
+        .get_by_label("show the discriminator's verdicts")
+        .click();
+    harness.run_steps(2);
+    assert!(
+        harness
+            .query_by_label("D on generated 0003_fish.png at step 7")
+            .is_none()
+    );
 }
 
 #[test]
@@ -314,6 +387,87 @@ fn progress_previews_and_validation_update_curves_labels_and_images() {
     harness.get_by_label("generated 0001_heart.png at step 10");
     assert!(!has_label(&harness, "at step 5"));
     assert_eq!(harness.state().run_view().previews.len(), 2);
+}
+
+#[test]
+fn a_health_warning_and_an_early_stop_are_explained_in_the_train_tab() {
+    let mut settings = settings("ui_health");
+    settings.tab = Tab::Train;
+    let (mut harness, fake) = harness(settings);
+    fake.events
+        .send(Event::RunStarted(Box::new(run_info(10, 100))))
+        .unwrap();
+    let warning = HealthWarning {
+        symptom: Symptom::DiscriminatorWins,
+        step: 40,
+        evidence: "D(x, G(x)) averaged 0.012 over the last 100 steps".into(),
+    };
+    fake.events
+        .send(Event::Health {
+            step: 40,
+            warnings: vec![warning],
+        })
+        .unwrap();
+    harness.run_steps(2);
+    assert!(has_label(
+        &harness,
+        "the discriminator is winning (step 40)"
+    ));
+    assert!(has_label(&harness, "D(x, G(x)) averaged 0.012"));
+    assert!(has_label(&harness, "Try: Lower the learning rate"));
+    // Healthy again: the warning goes.
+    fake.events
+        .send(Event::Health {
+            step: 60,
+            warnings: Vec::new(),
+        })
+        .unwrap();
+    let reason = "early stop: the validation L1 has not improved for 3 validations (best 0.0700 \
+                  at step 20, kept as the best checkpoint)";
+    fake.events
+        .send(Event::EarlyStopped {
+            step: 80,
+            reason: reason.into(),
+        })
+        .unwrap();
+    fake.events
+        .send(Event::Finished {
+            step: 80,
+            stopped: true,
+        })
+        .unwrap();
+    harness.run_steps(2);
+    assert!(!has_label(&harness, "the discriminator is winning"));
+    assert!(has_label(&harness, reason));
+    assert_eq!(
+        harness.state().run_view().state,
+        pix2pix_studio::app::RunState::Finished { stopped: true }
+    );
+}
+
+#[test]
+fn the_early_stop_field_sets_the_run_options() {
+    let mut settings = settings("ui_early_stop_field");
+    settings.tab = Tab::Train;
+    let (mut harness, _fake) = harness(settings);
+    harness.run_steps(2);
+    assert_eq!(harness.state().settings().train.options.early_stop, None);
+    // The field is at the foot of the options, below the window's edge: scroll to it first.
+    let role = egui::accesskit::Role::CheckBox;
+    harness
+        .get_by_role_and_label(role, "Early stop")
+        .scroll_to_me();
+    harness.run_steps(2);
+    harness
+        .get_by_role_and_label(role, "Early stop")
+        .click_accesskit();
+    harness.run_steps(2);
+    let options = &harness.state().settings().train.options;
+    assert_eq!(options.early_stop, Some(5));
+    assert_eq!(
+        harness.state().settings().train.preset,
+        pix2pix_studio::app::Preset::Custom
+    );
 }
 
 #[test]

@@ -8,7 +8,7 @@ use egui_plot::{Legend, Line, Plot, PlotPoints};
 use crate::app::actions::UiAction;
 use crate::app::background::Purpose;
 use crate::app::panels::{Panel, PanelCtx};
-use crate::app::run_view::{LOSS_NAMES, RunState, RunView, loss_curves};
+use crate::app::run_view::{CURVE_NAMES, RunState, RunView, loss_curves};
 use crate::app::state::{Preset, Settings, TrainForm};
 use crate::app::textures::{TextureCache, color_image};
 use crate::config::GanMode;
@@ -18,7 +18,7 @@ use crate::model::blocks::NormKind;
 use crate::model::discriminator::MAX_N_LAYERS;
 use crate::model::generator::{MAX_NUM_DOWNS, MIN_NUM_DOWNS};
 use crate::training::schedule::PolicyKind;
-use crate::worker::Command;
+use crate::worker::{Command, Triplet};
 
 /// The Train tab's own state (plot options, the preview being looked at).
 pub struct TrainView {
@@ -28,6 +28,8 @@ pub struct TrainView {
     pub log_scale: bool,
     /// The preview set shown; `None` follows the newest.
     pub preview_index: Option<usize>,
+    /// Show the discriminator's verdict maps beside the previews.
+    pub show_verdicts: bool,
     textures: TextureCache,
 }
 
@@ -37,6 +39,7 @@ impl Default for TrainView {
             smoothing: 0.6,
             log_scale: false,
             preview_index: None,
+            show_verdicts: true,
             textures: TextureCache::default(),
         }
     }
@@ -233,6 +236,25 @@ fn row(
     ui.end_row();
 }
 
+/// Early stopping off, or its patience in validations; the response reports a change.
+fn early_stop_ui(ui: &mut egui::Ui, patience: &mut Option<usize>) -> egui::Response {
+    ui.horizontal(|ui| {
+        let mut on = patience.is_some();
+        let mut response = ui.checkbox(&mut on, "after");
+        let mut validations = patience.unwrap_or(5);
+        let count = ui
+            .add_enabled(on, DragValue::new(&mut validations).range(1..=1000))
+            .labelled_by(response.id);
+        ui.label("validations without improvement");
+        if response.changed() || count.changed() {
+            response.mark_changed();
+        }
+        *patience = on.then_some(validations);
+        response
+    })
+    .inner
+}
+
 /// A drop-down of `choices`; its response reports a change.
 fn combo<T: PartialEq + Copy>(
     ui: &mut egui::Ui,
@@ -359,6 +381,9 @@ fn options_ui(ui: &mut egui::Ui, form: &mut TrainForm, device_label: &str, locke
             row(ui, "Checkpoint every", "Steps between saves of the latest checkpoint (also saved every epoch and on stop)", &mut changed, |ui| {
                 ui.add(DragValue::new(&mut form.options.checkpoint_every_steps).range(1..=1_000_000))
             });
+            row(ui, "Early stop", "End the run once the validation L1 has not improved for this many validations in a row; the best checkpoint is kept", &mut changed, |ui| {
+                early_stop_ui(ui, &mut form.options.early_stop)
+            });
         });
         ui.weak(format!("Device: {device_label}"));
     });
@@ -413,6 +438,9 @@ fn progress_ui(ui: &mut egui::Ui, run: &RunView) {
         let fraction = progress.step as f32 / progress.total_steps.max(1) as f32;
         ui.add(egui::ProgressBar::new(fraction).show_percentage());
     }
+    if let Some(reason) = &run.end_reason {
+        ui.label(RichText::new(reason).strong());
+    }
     if let Some((epoch, metrics)) = run.validations.last() {
         ui.label(format!(
             "Validation at epoch {epoch:.2}: L1 {:.4}   PSNR {:.2} dB   SSIM {:.4}",
@@ -458,42 +486,191 @@ fn duration_text(secs: f64) -> String {
     }
 }
 
+/// The curves in three plots on one epoch axis, each on its own scale: G_L1 (λ·L1, tens),
+/// the GAN contest (G_GAN, D_real, D_fake, around 0.3-3) and D's verdicts (probabilities).
+/// On one axis the GAN curves would lie flat on the zero line under G_L1.
 fn curves_ui(ui: &mut egui::Ui, run: &RunView, view: &mut TrainView) {
     ui.horizontal(|ui| {
-        ui.strong("Losses");
+        ui.strong("Training curves");
         ui.add(egui::Slider::new(&mut view.smoothing, 0.0..=0.99).text("smoothing"));
-        ui.checkbox(&mut view.log_scale, "log scale");
+        ui.checkbox(&mut view.log_scale, "log scale (losses)");
     });
-    let curves = loss_curves(&run.losses, view.smoothing, view.log_scale);
+    health_ui(ui, run);
+    let losses = loss_curves(&run.losses, view.smoothing, view.log_scale);
+    let verdicts = loss_curves(&run.losses, view.smoothing, false);
     let log_scale = view.log_scale;
-    let mut plot = Plot::new("losses")
-        .legend(Legend::default())
-        .height(220.0)
-        .x_axis_label("epoch")
-        .allow_scroll(false);
-    if log_scale {
-        plot = plot.y_axis_formatter(|mark, _| format!("{:.3}", 10f64.powf(mark.value)));
-    }
-    plot.show(ui, |plot_ui| {
-        for (name, points) in LOSS_NAMES.iter().zip(curves) {
-            plot_ui.line(Line::new(*name, PlotPoints::from(points)));
+    let plot = |id: &str, height: f32, y_label: &str| {
+        Plot::new(id.to_string())
+            .legend(Legend::default())
+            .height(height)
+            .x_axis_label("epoch")
+            .y_axis_label(y_label)
+            .link_axis(egui::Id::unique("train_curves"), [true, false])
+            .link_cursor(egui::Id::unique("train_curves"), [true, false])
+            .allow_scroll(false)
+    };
+    let with_log = |plot: Plot<'static>| {
+        if log_scale {
+            plot.y_axis_formatter(|mark, _| format!("{:.3}", 10f64.powf(mark.value)))
+        } else {
+            plot
         }
-    });
+    };
+    let show = |ui: &mut egui::Ui, plot: Plot<'_>, curves: &[Vec<[f64; 2]>; 6], which: &[usize]| {
+        plot.show(ui, |plot_ui| {
+            for &index in which {
+                let points = PlotPoints::from(curves[index].clone());
+                plot_ui.line(Line::new(CURVE_NAMES[index], points));
+            }
+        });
+    };
+    show(ui, with_log(plot("g_l1", 130.0, "λ·L1")), &losses, &[1]);
+    show(
+        ui,
+        with_log(plot("gan_losses", 150.0, "GAN losses")),
+        &losses,
+        &[0, 2, 3],
+    );
+    let gan_on = run
+        .info
+        .as_ref()
+        .is_none_or(|info| info.config.training.gan_mode != GanMode::Off);
+    if gan_on {
+        let verdict_plot = plot("verdicts", 120.0, "P(real)")
+            .include_y(0.0)
+            .include_y(1.0);
+        show(ui, verdict_plot, &verdicts, &[4, 5]);
+    }
     ui.collapsing("How to read these curves", |ui| {
         ui.label(
-            "G_L1 (already multiplied by lambda) is the distance to the target: it should fall \
-             steadily and is the best sign of progress. G_GAN, D_real and D_fake are a contest: \
-             they do not converge to zero. Healthy training keeps D_real and D_fake near 0.3-0.7 \
-             and G_GAN around 0.7-2. If D_real and D_fake drop to ~0 while G_GAN climbs, the \
-             discriminator is winning (try a smaller patch or lower learning rate); if the losses \
-             jump to NaN the run stops and keeps its last good checkpoint. Judge the pictures below \
-             more than the numbers.",
+            "λ·L1 is the distance to the target: it should fall steadily and is the best sign \
+             of progress. G_GAN, D_real and D_fake are a contest: they do not converge to zero. \
+             Healthy training keeps D_real and D_fake near 0.3-0.7 and G_GAN around 0.7-2. \
+             D(x, y) and D(x, G(x)) are the discriminator's mean probability that a real and a \
+             generated pair is real: in a healthy contest the first stays above the second and \
+             neither sits at 0 or 1 for long. If D(x, G(x)) drops to ~0 while G_GAN climbs, the \
+             discriminator is winning; if both sit at 0.5 and stop moving, it has collapsed. \
+             Warnings above the plots say so when it happens. If the losses jump to NaN the \
+             run stops and keeps its last good checkpoint. Judge the pictures below more than \
+             the numbers.",
         );
     });
 }
 
+/// One preview sample: input, generated and target, and, when shown, the discriminator's
+/// verdict maps over the generated and the target image. Hovering a map cell outlines the
+/// patch of the input it judges, on the input and on the map, and names its probability.
+fn preview_row_ui(
+    ui: &mut egui::Ui,
+    view: &mut TrainView,
+    step: u64,
+    sample: usize,
+    triplet: &Triplet,
+    side: f32,
+) {
+    let ctx = ui.ctx().clone();
+    let size = egui::vec2(side, side);
+    let mut hovered = None;
+    let row = ui.horizontal(|ui| {
+        let mut input_rect = egui::Rect::NOTHING;
+        for (role, image) in [
+            ("input", &triplet.input),
+            ("generated", &triplet.generated),
+            ("target", &triplet.target),
+        ] {
+            let key = format!("preview-{step}-{sample}-{role}");
+            let texture = view.textures.get(&ctx, &key, || color_image(image));
+            let alt = format!("{role} {} at step {step}", triplet.name);
+            let response = ui.add(egui::Image::new((texture.id(), size)).alt_text(alt));
+            if role == "input" {
+                input_rect = response.rect;
+            }
+        }
+        if !view.show_verdicts {
+            return input_rect;
+        }
+        let maps = [
+            (
+                "D on generated",
+                &triplet.verdict_generated,
+                &triplet.generated,
+            ),
+            ("D on target", &triplet.verdict_real, &triplet.target),
+        ];
+        for (role, map, under) in maps {
+            let Some(map) = map else { continue };
+            let key = format!("preview-{step}-{sample}-{role}");
+            let texture = view
+                .textures
+                .get(&ctx, &key, || color_image(&map.over(under)));
+            let alt = format!("{role} {} at step {step}", triplet.name);
+            let image = egui::Image::new((texture.id(), size))
+                .alt_text(alt)
+                .sense(egui::Sense::hover());
+            let response = ui.add(image);
+            let cell = response.hover_pos().and_then(|pos| {
+                let at = (pos - response.rect.min) / response.rect.size();
+                let (width, height) = map.image_size;
+                map.cell_at(at.x * width as f32, at.y * height as f32)
+            });
+            if let Some(cell) = cell {
+                hovered = Some((role, map, cell, response.rect));
+            }
+        }
+        input_rect
+    });
+    let Some((role, map, (row_index, col), map_rect)) = hovered else {
+        return;
+    };
+    let input_rect = row.inner;
+    let patch = map.patch(row_index, col);
+    let scale = input_rect.width() / map.image_size.0 as f32;
+    let patch_rect = egui::Rect::from_min_size(
+        input_rect.min + egui::vec2(patch.x as f32, patch.y as f32) * scale,
+        egui::Vec2::splat(patch.side as f32 * scale),
+    )
+    .intersect(input_rect);
+    let cell_size = map_rect.size() / egui::vec2(map.cols as f32, map.rows as f32);
+    let cell_rect = egui::Rect::from_min_size(
+        map_rect.min + egui::vec2(col as f32, row_index as f32) * cell_size,
+        cell_size,
+    );
+    let stroke = egui::Stroke::new(2.0, Color32::WHITE);
+    let painter = ui.painter();
+    painter.rect_stroke(patch_rect, 0.0, stroke, egui::StrokeKind::Inside);
+    painter.rect_stroke(cell_rect, 0.0, stroke, egui::StrokeKind::Inside);
+    ui.label(format!(
+        "{role}, patch ({row_index}, {col}): P(real) {:.2}. It judges the {side}×{side} square \
+         at ({x}, {y}) of the input, outlined (mean over the map {mean:.2}).",
+        map.at(row_index, col),
+        side = patch.side,
+        x = patch.x,
+        y = patch.y,
+        mean = map.mean(),
+    ));
+}
+
+/// The health detectors' warnings, each with its evidence, meaning and what to try.
+fn health_ui(ui: &mut egui::Ui, run: &RunView) {
+    for warning in &run.health {
+        let symptom = warning.symptom;
+        ui.colored_label(
+            Color32::from_rgb(240, 180, 60),
+            RichText::new(format!(
+                "Health: {} (step {})",
+                symptom.title(),
+                warning.step
+            ))
+            .strong(),
+        );
+        ui.label(&warning.evidence);
+        ui.label(symptom.meaning());
+        ui.label(format!("Try: {}", symptom.what_to_try()));
+    }
+}
+
 fn previews_ui(ui: &mut egui::Ui, run: &RunView, view: &mut TrainView, every: u64) {
-    ui.strong("Input | generated | target");
+    ui.strong("Input | generated | target (| D's verdicts on generated and on target)");
     if run.previews.is_empty() {
         ui.label(format!(
             "Previews of fixed samples appear every {every} steps."
@@ -516,24 +693,22 @@ fn previews_ui(ui: &mut egui::Ui, run: &RunView, view: &mut TrainView, every: u6
             view.preview_index = if follow { None } else { Some(index) };
         }
     });
+    if run.previews[index]
+        .triplets
+        .iter()
+        .any(|t| t.verdict_generated.is_some())
+    {
+        ui.checkbox(&mut view.show_verdicts, "show the discriminator's verdicts")
+            .on_hover_text(
+                "Each square of a map is one patch the PatchGAN judged: green = it calls the patch \
+                 real, red = fake. Hover over a map to see the patch of the input it looks at.",
+            );
+    }
     let set = &run.previews[index];
-    let ctx = ui.ctx().clone();
-    let side = ((ui.available_width() - 40.0) / 3.0).clamp(64.0, 256.0);
+    let columns = if view.show_verdicts { 5.0 } else { 3.0 };
+    let side = ((ui.available_width() - 16.0 * columns) / columns).clamp(64.0, 256.0);
     for (sample, triplet) in set.triplets.iter().enumerate() {
-        ui.horizontal(|ui| {
-            for (role, image) in [
-                ("input", &triplet.input),
-                ("generated", &triplet.generated),
-                ("target", &triplet.target),
-            ] {
-                let key = format!("preview-{}-{sample}-{role}", set.step);
-                let texture = view.textures.get(&ctx, &key, || color_image(image));
-                ui.add(
-                    egui::Image::new((texture.id(), egui::vec2(side, side)))
-                        .alt_text(format!("{role} {} at step {}", triplet.name, set.step)),
-                );
-            }
-        });
+        preview_row_ui(ui, view, set.step, sample, triplet, side);
         ui.small(&triplet.name);
     }
     // Only the shown set stays uploaded.

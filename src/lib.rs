@@ -18,6 +18,7 @@
 pub mod app;
 pub mod bench;
 pub mod bundled;
+pub mod compare;
 pub mod config;
 pub mod data;
 pub mod device;

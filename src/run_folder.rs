@@ -1,5 +1,6 @@
 //! A run folder's layout as every part of the program reads it: `config.json`, the
-//! `latest.json` / `best.json` pointers to checkpoint folders under `checkpoints/`. Training
+//! `latest.json` / `best.json` pointers to checkpoint folders under `checkpoints/`, and each
+//! checkpoint's `history.json`. Training
 //! writes them ([`crate::training::checkpoint`]); translation, the CLI and the app read them.
 
 use std::path::{Path, PathBuf};
@@ -9,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::RunConfig;
 use crate::error::{Error, Result};
 use crate::fs::write_atomic;
+use crate::training::history::History;
 
 /// A pointer file's contents.
 #[derive(Debug, Serialize, Deserialize)]
@@ -30,6 +32,8 @@ pub(crate) const LATEST: &str = "latest.json";
 pub(crate) const BEST: &str = "best.json";
 /// The folder of the checkpoint folders.
 pub(crate) const CHECKPOINTS: &str = "checkpoints";
+/// A checkpoint's losses and validations so far.
+pub(crate) const HISTORY: &str = "history.json";
 
 /// Writes `config.json` of a run.
 pub fn write_config(run_dir: &Path, config: &RunConfig) -> Result<()> {
@@ -40,6 +44,11 @@ pub fn write_config(run_dir: &Path, config: &RunConfig) -> Result<()> {
 /// Reads `config.json` from a run folder or a checkpoint folder.
 pub fn read_config(dir: &Path) -> Result<RunConfig> {
     read_json(&dir.join(CONFIG))
+}
+
+/// Reads a checkpoint folder's history (every step's losses and every validation so far).
+pub fn read_history(checkpoint: &Path) -> Result<History> {
+    read_json(&checkpoint.join(HISTORY))
 }
 
 pub(crate) fn write_json(path: &Path, value: &impl Serialize) -> Result<()> {

@@ -10,6 +10,7 @@ macro_rules! outln {
 }
 
 mod bench;
+mod compare;
 mod inspect;
 mod judge;
 mod quality;
@@ -51,6 +52,8 @@ pub enum Command {
     Translate(translate::TranslateArgs),
     /// Show a dataset's validation report, or a run's configuration and history.
     Inspect(inspect::InspectArgs),
+    /// Compare run folders: the options in which they differ and their validation scores.
+    Compare(compare::CompareArgs),
     /// Write a run's generator as .safetensors with the reference's key names.
     Export(translate::ExportArgs),
     /// Score an (input, output) pair with a run's discriminator, patch by patch, and write the
@@ -92,6 +95,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Train(args)) => train::train_command(device, &args),
         Some(Command::Translate(args)) => translate::translate_command(device, &args),
         Some(Command::Inspect(args)) => inspect::inspect_command(&args),
+        Some(Command::Compare(args)) => compare::compare_command(&args),
         Some(Command::Export(args)) => translate::export_command(device, &args),
         Some(Command::Judge(args)) => judge::judge_command(device, &args),
         Some(Command::Bench(args)) => bench::bench_command(device, &args),

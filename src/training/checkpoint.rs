@@ -38,7 +38,7 @@ use crate::model::pytorch::{
     load_generator, save_discriminator, save_generator,
 };
 use crate::run_folder::{
-    BEST, CHECKPOINTS, CONFIG, LATEST, Pointer, best, latest, read_json, write_json,
+    BEST, CHECKPOINTS, CONFIG, HISTORY, LATEST, Pointer, best, latest, read_json, write_json,
 };
 
 /// Where a run stands; saved as `state.json`.
@@ -73,7 +73,6 @@ const GENERATOR: &str = "generator.safetensors";
 const DISCRIMINATOR: &str = "discriminator.safetensors";
 const OPTIMIZER: &str = "optimizer.safetensors";
 const STATE: &str = "state.json";
-const HISTORY: &str = "history.json";
 /// Checkpoint folders being written start with this; they are never read.
 const PARTIAL_PREFIX: &str = ".partial-";
 

@@ -680,6 +680,29 @@ fn the_cli_trains_then_translates_and_reports_errors_with_exit_codes() {
     );
     assert!(said.contains("P(real) mean"), "{said}");
     assert_eq!(image::open(&map).unwrap().to_rgb8().dimensions(), (32, 32));
+    // A run compared with itself: no differing options, its scores.
+    let compared = binary()
+        .arg("compare")
+        .arg(&run_dir)
+        .arg(&run_dir)
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&compared.stdout);
+    assert!(
+        compared.status.success(),
+        "{}",
+        String::from_utf8_lossy(&compared.stderr)
+    );
+    assert!(
+        table.contains("(the runs' options are all the same)"),
+        "{table}"
+    );
+    assert!(
+        table
+            .lines()
+            .any(|line| line.starts_with("steps") && line.contains('3')),
+        "{table}"
+    );
     let inspected = binary().arg("inspect").arg(&run_dir).output().unwrap();
     assert!(String::from_utf8_lossy(&inspected.stdout).contains("step 3"));
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Launches the real app under Xvfb with first-launch settings on the bundled sample data, draws a
-# sketch (coloured by the demo model), starts a short Quick-preset training, translates the
-# example sketches, and saves a screenshot of each tab into docs/screenshots/.
+# sketch (coloured by the demo model), starts a short Quick-preset training, hovers a verdict
+# map, translates the example sketches, and saves a screenshot of each tab into
+# docs/screenshots/.
 #
 # MEASURE=1 also records the frame intervals while training, with the window asking for 30
 # frames a second (`--frame-log`), and prints their p50 / p95 and the steps trained: the
@@ -58,6 +59,9 @@ shot sketch 4
 # Train: Ctrl+Enter starts the Quick preset on the sample data.
 xdotool key ctrl+Return
 shot train "$train_secs"
+# The discriminator's verdict map of the first preview, hovered: its patch outlined on the input.
+xdotool mousemove 930 720
+shot train_verdicts 2
 
 # Translate: the example sketches with the demo model, while training goes on.
 xdotool key ctrl+3

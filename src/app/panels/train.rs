@@ -505,6 +505,7 @@ fn curves_ui(ui: &mut egui::Ui, run: &RunView, view: &mut TrainView) {
             .height(height)
             .x_axis_label("epoch")
             .y_axis_label(y_label)
+            .y_axis_min_width(40.0)
             .link_axis(egui::Id::unique("train_curves"), [true, false])
             .link_cursor(egui::Id::unique("train_curves"), [true, false])
             .allow_scroll(false)
@@ -670,7 +671,16 @@ fn health_ui(ui: &mut egui::Ui, run: &RunView) {
 }
 
 fn previews_ui(ui: &mut egui::Ui, run: &RunView, view: &mut TrainView, every: u64) {
-    ui.strong("Input | generated | target (| D's verdicts on generated and on target)");
+    let judged = run.previews.last().is_some_and(|set| {
+        set.triplets
+            .iter()
+            .any(|triplet| triplet.verdict_generated.is_some())
+    });
+    ui.strong(if view.show_verdicts && judged {
+        "Input | generated | target | D's verdict on generated | on target"
+    } else {
+        "Input | generated | target"
+    });
     if run.previews.is_empty() {
         ui.label(format!(
             "Previews of fixed samples appear every {every} steps."

@@ -10,11 +10,13 @@ use egui::ColorImage;
 use image::DynamicImage;
 
 use super::textures::color_image;
+use crate::data::augment::{AugmentConfig, Jitter, Preprocess};
 use crate::data::decode::{image_files, read_image};
-use crate::data::loader::load_pair_images;
+use crate::data::loader::{SampleConfig, augmented_pair, load_pair_images};
 use crate::data::{Dataset, Direction, SynthTask};
 use crate::data::{DiscoverOptions, PairEntry, discover};
 use crate::fs::write_atomic;
+use crate::seed::{derived_rng, stream};
 
 /// Results waiting for the UI.
 const OUTCOME_CAPACITY: usize = 64;
@@ -92,8 +94,27 @@ pub enum Outcome {
         /// Each file with its picture or the reason it could not be read.
         images: Vec<(PathBuf, Result<DynamicImage, String>)>,
     },
+    /// A pair drawn as the model sees it in training.
+    Augmented {
+        /// The dataset request it belongs to.
+        generation: u64,
+        /// The pictures and what was done to them, or why the pair could not be shown.
+        result: Result<AugmentedPair, String>,
+    },
     /// Images were saved: a message for the status bar, or the error.
     Saved(Result<String, String>),
+}
+
+/// A pair after the training's preprocessing, for the Data tab's augmentation preview.
+pub struct AugmentedPair {
+    /// The pair's file name.
+    pub name: String,
+    /// The input as the generator gets it.
+    pub input: ColorImage,
+    /// The target as the loss sees it.
+    pub target: ColorImage,
+    /// What the preprocessing did, in words.
+    pub description: String,
 }
 
 /// A thumbnail to decode.
@@ -244,6 +265,34 @@ impl Background {
         });
     }
 
+    /// Draws `entry` as training would with `config`: the random crop and flip come from
+    /// `draw`, so each draw shows another.
+    pub fn augment_preview(
+        &self,
+        generation: u64,
+        entry: PairEntry,
+        config: SampleConfig,
+        draw: u64,
+    ) {
+        self.run("augment-preview", move || {
+            let mut rng = derived_rng(draw, stream::AUGMENT, 0);
+            let jitter = Jitter::draw(&config.augment, &mut rng);
+            let result = augmented_pair(&entry, &config, jitter)
+                .map(|(input, target)| AugmentedPair {
+                    name: entry
+                        .files
+                        .path()
+                        .file_name()
+                        .map_or_else(String::new, |name| name.to_string_lossy().into_owned()),
+                    input: color_image(&input.to_rgb8()),
+                    target: color_image(&target.to_rgb8()),
+                    description: describe(&config.augment, jitter),
+                })
+                .map_err(|err| err.to_string());
+            Outcome::Augmented { generation, result }
+        });
+    }
+
     /// Writes images as PNGs into `dir` (created if needed) under the given file names.
     pub fn save_images(&self, dir: PathBuf, images: Vec<(String, DynamicImage)>) {
         self.run("save-images", move || {
@@ -266,6 +315,38 @@ fn thumbnail(job: &ThumbnailJob) -> Result<PairThumbnail, String> {
     let small =
         |image: &DynamicImage| color_image(&image.thumbnail(THUMBNAIL_PX, THUMBNAIL_PX).to_rgb8());
     Ok((small(&input), small(&target)))
+}
+
+/// What the preprocessing does to a pair with `jitter`, in words.
+fn describe(config: &AugmentConfig, jitter: Jitter) -> String {
+    let (size, load) = (
+        config.image_size_px,
+        config.load_size_px.max(config.image_size_px),
+    );
+    let resize = match config.preprocess {
+        Preprocess::ResizeAndCrop => format!("resized to {load}×{load}, "),
+        Preprocess::ScaleWidth | Preprocess::ScaleWidthAndCrop => {
+            format!("resized to {load} px wide, ")
+        }
+        Preprocess::Crop | Preprocess::None => String::new(),
+    };
+    let crop = if config.preprocess.fixed_size() {
+        format!(
+            "a {size}×{size} crop at {:.0}% across and {:.0}% down the room left",
+            100.0 * jitter.crop_x,
+            100.0 * jitter.crop_y
+        )
+    } else {
+        "not cropped".to_string()
+    };
+    let flip = if jitter.flip {
+        "mirrored left to right"
+    } else if config.flip {
+        "not mirrored this time (half the draws are)"
+    } else {
+        "never mirrored (flips are off)"
+    };
+    format!("{resize}{crop}, {flip}")
 }
 
 fn save_pngs(dir: &Path, images: &[(String, DynamicImage)]) -> Result<String, String> {

@@ -160,6 +160,9 @@ impl StudioApp {
                     self.translate.set_inputs(images);
                 }
             },
+            Outcome::Augmented { generation, result } => {
+                self.data.augmented_loaded(ctx, generation, result);
+            }
             Outcome::Saved(Ok(message)) => self.status.message = Some(message),
             Outcome::Saved(Err(message)) => {
                 self.status.error = Some(format!("saving failed: {message}"))

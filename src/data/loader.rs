@@ -16,11 +16,12 @@ use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
 use super::augment::{AugmentConfig, Jitter, augment};
-use super::convert::image_to_planar;
+use super::convert::{image_to_planar, planar_to_image};
 use super::decode::read_image;
 use super::pairs::{Direction, PairEntry, PairFiles};
 use super::report::{Issue, Problem};
 use super::synth::SynthTask;
+use crate::config::RunConfig;
 use crate::error::{Error, Result};
 use crate::seed::{derived_rng, stream};
 
@@ -37,6 +38,27 @@ pub struct SampleConfig {
     pub input_channels: usize,
     /// Channels of the target (1 or 3).
     pub output_channels: usize,
+}
+
+impl SampleConfig {
+    /// How a run with `config` prepares its pairs (`synth`: the dataset's synthesis task).
+    pub fn for_run(config: &RunConfig, synth: Option<SynthTask>) -> Self {
+        let generator = &config.training.generator;
+        let data = &config.data;
+        Self {
+            augment: AugmentConfig {
+                preprocess: data.preprocess,
+                image_size_px: data.image_size_px,
+                load_size_px: data.load_size_px,
+                flip: data.flip,
+                size_multiple: generator.size_multiple() as u32,
+            },
+            direction: data.direction,
+            synth,
+            input_channels: generator.input_channels,
+            output_channels: generator.output_channels,
+        }
+    }
 }
 
 /// One pair ready for the networks: planar `[C, H, W]` values in `[-1, 1]`.
@@ -72,6 +94,21 @@ pub fn load_sample(entry: &PairEntry, config: &SampleConfig, jitter: Jitter) -> 
         input: image_to_planar(&input, config.input_channels),
         target: image_to_planar(&target, config.output_channels),
     })
+}
+
+/// One pair as the networks see it in training, with `jitter` (resize, crop, flip), as
+/// (input, target) pictures: what the Data tab's augmentation preview shows.
+pub fn augmented_pair(
+    entry: &PairEntry,
+    config: &SampleConfig,
+    jitter: Jitter,
+) -> Result<(DynamicImage, DynamicImage)> {
+    let sample = load_sample(entry, config, jitter)?;
+    let (height, width) = (sample.height, sample.width);
+    Ok((
+        planar_to_image(&sample.input, config.input_channels, height, width),
+        planar_to_image(&sample.target, config.output_channels, height, width),
+    ))
 }
 
 /// One pair as (input, target) pictures at full size, for showing it (thumbnails, previews of

@@ -13,7 +13,7 @@ use image::{DynamicImage, RgbImage};
 use super::protocol::{Event, Progress, RunInfo, TrainingRequest, Triplet};
 use super::sink::EventSink;
 use crate::config::{GanMode, RunConfig};
-use crate::data::augment::{AugmentConfig, Jitter, Preprocess};
+use crate::data::augment::{Jitter, Preprocess};
 use crate::data::convert::{
     batch_to_tensor, image_to_planar, planar_to_image, planar_to_tensor, tensor_to_images,
 };
@@ -131,7 +131,7 @@ impl Trainer {
             return Ok(None);
         }
         let train_pairs = dataset.split(Split::Train);
-        let sample_config = sample_config(&config, &dataset);
+        let sample_config = SampleConfig::for_run(&config, dataset.synth);
         let (state, counters, history) = match restored {
             Some(restored) => {
                 // The schedule may have changed with the request: the current epoch's rate
@@ -603,25 +603,6 @@ fn load_dataset(config: &RunConfig) -> Result<Dataset> {
     let dataset = discover(&config.data.dataset_dir, &options)?;
     dataset.ensure_trainable()?;
     Ok(dataset)
-}
-
-/// How the run turns pairs into samples.
-pub fn sample_config(config: &RunConfig, dataset: &Dataset) -> SampleConfig {
-    let generator = &config.training.generator;
-    let data = &config.data;
-    SampleConfig {
-        augment: AugmentConfig {
-            preprocess: data.preprocess,
-            image_size_px: data.image_size_px,
-            load_size_px: data.load_size_px,
-            flip: data.flip,
-            size_multiple: generator.size_multiple() as u32,
-        },
-        direction: data.direction,
-        synth: dataset.synth,
-        input_channels: generator.input_channels,
-        output_channels: generator.output_channels,
-    }
 }
 
 /// Loads up to `count` pairs without random jitter; failures are reported and skipped.

@@ -502,6 +502,24 @@ fn the_data_tab_reports_the_folder_and_loads_thumbnails() {
     assert!(has_label(&harness, "target 0000_balloon.png"));
 }
 
+#[test]
+fn the_augmentation_preview_draws_a_pair_as_training_sees_it() {
+    let (mut harness, _fake) = harness(settings("ui_augment_preview"));
+    step_until(&mut harness, |h| has_label(h, "train 240, val 24"));
+    harness.get_by_label("Draw a pair").click();
+    step_until(&mut harness, |h| has_label(h, "augmented input"));
+    // The Quick preset: resized to 143 px, a 128 px crop, flipped or not.
+    assert!(has_label(
+        &harness,
+        "0000_balloon.png: resized to 143×143, a 128×128 crop at"
+    ));
+    // The next draw shows the next pair, cropped afresh.
+    harness.get_by_label("Draw a pair").click();
+    step_until(&mut harness, |h| {
+        has_label(h, ".png: resized to 143×143") && !has_label(h, "0000_balloon.png: resized")
+    });
+}
+
 /// Presses, moves through `points` and releases, all queued before one frame.
 fn stroke_in_one_frame(harness: &Harness<'static, StudioApp>, points: &[egui::Pos2]) {
     let button = |pos, pressed| egui::Event::PointerButton {

@@ -8,10 +8,11 @@ use std::path::Path;
 use egui::{Color32, RichText, TextureHandle, TextureOptions};
 
 use crate::app::actions::UiAction;
-use crate::app::background::{Background, PairThumbnail, Purpose};
+use crate::app::background::{AugmentedPair, Background, PairThumbnail, Purpose};
 use crate::app::panels::{Panel, PanelCtx};
 use crate::app::state::Settings;
 use crate::bundled;
+use crate::data::loader::SampleConfig;
 use crate::data::{Dataset, Direction, LayoutHint, SynthTask};
 
 /// Side of a thumbnail on screen, px.
@@ -39,6 +40,10 @@ pub struct DataView {
     /// Why the folder could not be read.
     pub error: Option<String>,
     thumbnails: HashMap<usize, Thumb>,
+    /// Draws of the augmentation preview so far (each shows the next pair, freshly jittered).
+    augment_draws: u64,
+    /// The last draw: its textures and description, or why it failed.
+    augmented: Option<Result<(TextureHandle, TextureHandle, String, String), String>>,
 }
 
 impl DataView {
@@ -49,6 +54,7 @@ impl DataView {
         self.dataset = None;
         self.error = None;
         self.thumbnails.clear();
+        self.augmented = None;
         self.generation
     }
 
@@ -62,6 +68,27 @@ impl DataView {
             Ok(dataset) => self.dataset = Some(dataset),
             Err(message) => self.error = Some(message),
         }
+    }
+
+    /// Takes a drawn augmentation preview and uploads it.
+    pub fn augmented_loaded(
+        &mut self,
+        ctx: &egui::Context,
+        generation: u64,
+        result: Result<AugmentedPair, String>,
+    ) {
+        if generation != self.generation {
+            return;
+        }
+        self.augmented = Some(result.map(|pair| {
+            let upload = |name: &str, image| ctx.load_texture(name, image, TextureOptions::NEAREST);
+            (
+                upload("augmented-input", pair.input),
+                upload("augmented-target", pair.target),
+                pair.name,
+                pair.description,
+            )
+        }));
     }
 
     /// Takes a pair's thumbnails and uploads them.
@@ -123,8 +150,57 @@ impl Panel for DataView {
         };
         report_ui(ui, &dataset, settings, actions);
         ui.separator();
+        augment_preview_ui(ui, &dataset, settings, view, background);
+        ui.separator();
         thumbnail_grid(ui, &dataset, view, background);
         view.dataset = Some(dataset);
+    }
+}
+
+/// The augmentation preview: the next pair, drawn as training sees it with the Train form's
+/// size and preprocessing (resize, random crop, random flip), drawn afresh at each click.
+fn augment_preview_ui(
+    ui: &mut egui::Ui,
+    dataset: &Dataset,
+    settings: &Settings,
+    view: &mut DataView,
+    background: &Background,
+) {
+    ui.horizontal(|ui| {
+        ui.strong("As the model sees it");
+        let draw = ui
+            .add_enabled(!dataset.pairs.is_empty(), egui::Button::new("Draw a pair"))
+            .on_hover_text(
+                "The next pair after the Train tab's preprocessing: resized, randomly cropped \
+                 and flipped as in training (previews and validation are neither). Each click \
+                 draws again.",
+            );
+        if draw.clicked() {
+            let dataset_dir = Path::new(settings.dataset_dir.trim());
+            let config =
+                settings
+                    .train
+                    .run_config(dataset_dir, settings.direction, settings.layout);
+            let sample_config = SampleConfig::for_run(&config, dataset.synth);
+            let draw = view.augment_draws;
+            view.augment_draws += 1;
+            let entry = dataset.pairs[draw as usize % dataset.pairs.len()].clone();
+            background.augment_preview(view.generation, entry, sample_config, draw);
+        }
+    });
+    match &view.augmented {
+        Some(Ok((input, target, name, description))) => {
+            ui.horizontal(|ui| {
+                let side = egui::vec2(THUMB_PX * 1.5, THUMB_PX * 1.5);
+                ui.add(egui::Image::new((input.id(), side)).alt_text("augmented input"));
+                ui.add(egui::Image::new((target.id(), side)).alt_text("augmented target"));
+                ui.label(format!("{name}: {description}"));
+            });
+        }
+        Some(Err(message)) => {
+            ui.colored_label(Color32::LIGHT_RED, message);
+        }
+        None => {}
     }
 }
 

@@ -49,9 +49,7 @@ impl RunRecord {
     /// The best validation: its metrics and step.
     pub fn best_validation(&self) -> Option<(Metrics, u64)> {
         self.history
-            .validations
-            .iter()
-            .min_by(|a, b| a.metrics.l1.total_cmp(&b.metrics.l1))
+            .best_validation()
             .map(|record| (record.metrics, record.step))
     }
 }

@@ -122,7 +122,13 @@ impl VerdictMap {
     /// The map laid over `image` (resized to the map's image size) at half strength.
     pub fn over(&self, image: &RgbImage) -> RgbImage {
         let (width, height) = self.image_size;
-        let base = image::imageops::resize(image, width, height, FILTER);
+        let resized;
+        let base = if image.dimensions() == (width, height) {
+            image
+        } else {
+            resized = image::imageops::resize(image, width, height, FILTER);
+            &resized
+        };
         let mut heat = self.to_image();
         for (pixel, under) in heat.pixels_mut().zip(base.pixels()) {
             for (channel, below) in pixel.0.iter_mut().zip(under.0) {

@@ -232,13 +232,9 @@ pub fn diagnose(history: &History, gan_mode: GanMode) -> Vec<HealthWarning> {
 /// [`PLATEAU_VALIDATIONS`] validations; or, for a run without validation pairs, the training
 /// G_L1 of the last [`PLATEAU_WINDOWS`] windows is no better than the windows before.
 fn plateau_evidence(history: &History) -> Option<String> {
-    let validations = &history.validations;
-    if !validations.is_empty() {
-        let (best_index, best) = validations
-            .iter()
-            .enumerate()
-            .min_by(|a, b| a.1.metrics.l1.total_cmp(&b.1.metrics.l1))?;
-        let since_best = validations.len() - 1 - best_index;
+    if let (Some(since_best), Some(best)) =
+        (history.validations_since_best(), history.best_validation())
+    {
         return (since_best >= PLATEAU_VALIDATIONS).then(|| {
             format!(
                 "The validation L1 has not improved for {since_best} validations (best {:.4} at \

@@ -40,11 +40,56 @@ pub struct History {
 }
 
 impl History {
+    /// The validation with the lowest L1 so far (the first of equals).
+    pub fn best_validation(&self) -> Option<&ValidationRecord> {
+        self.best_index().map(|index| &self.validations[index])
+    }
+
     /// The best (lowest) validation L1 so far.
     pub fn best_val_l1(&self) -> Option<f64> {
-        self.validations
-            .iter()
-            .map(|v| v.metrics.l1)
-            .min_by(f64::total_cmp)
+        self.best_validation().map(|record| record.metrics.l1)
+    }
+
+    /// Validations since the best one (0 when the last is the best): how long the validation
+    /// L1 has not improved, for early stopping and the plateau warning.
+    pub fn validations_since_best(&self) -> Option<usize> {
+        self.best_index()
+            .map(|index| self.validations.len() - 1 - index)
+    }
+
+    fn best_index(&self) -> Option<usize> {
+        let records = self.validations.iter().enumerate();
+        records
+            .min_by(|a, b| a.1.metrics.l1.total_cmp(&b.1.metrics.l1))
+            .map(|(index, _)| index)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_best_validation_is_the_first_lowest_and_counts_the_ones_since() {
+        let record = |step, l1| ValidationRecord {
+            step,
+            epoch: 0.0,
+            metrics: Metrics {
+                l1,
+                psnr_db: 0.0,
+                ssim: 0.0,
+            },
+        };
+        let mut history = History::default();
+        assert_eq!(history.validations_since_best(), None);
+        history.validations = vec![
+            record(0, 0.5),
+            record(10, 0.3),
+            record(20, 0.4),
+            record(30, 0.3),
+        ];
+        assert_eq!(history.best_validation().map(|r| r.step), Some(10));
+        assert_eq!(history.best_val_l1(), Some(0.3));
+        assert_eq!(history.validations_since_best(), Some(2));
     }
 }

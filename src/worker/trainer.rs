@@ -378,12 +378,8 @@ impl Trainer {
     /// for the run's patience in validations.
     fn early_stop_reason(&self) -> Option<String> {
         let patience = self.config.intervals.early_stop_patience?;
-        let validations = &self.history.validations;
-        let (best_index, best) = validations
-            .iter()
-            .enumerate()
-            .min_by(|a, b| a.1.metrics.l1.total_cmp(&b.1.metrics.l1))?;
-        let since_best = validations.len() - 1 - best_index;
+        let since_best = self.history.validations_since_best()?;
+        let best = self.history.best_validation()?;
         (since_best >= patience).then(|| {
             format!(
                 "early stop: the validation L1 has not improved for {since_best} validations \

@@ -663,36 +663,21 @@ fn the_cli_trains_then_translates_and_reports_errors_with_exit_codes() {
     // The run's discriminator judges the pair (input, translation) at the training size.
     let map = dir.join("map.png");
     let house = sketches().join("val").join("0000_house.png");
-    let judged = binary()
-        .args(["judge", "-m"])
-        .arg(&run_dir)
-        .arg(&house)
-        .arg(output_dir.join("0000_house.png"))
-        .args(["-o"])
-        .arg(&map)
-        .output()
-        .unwrap();
-    let said = String::from_utf8_lossy(&judged.stdout);
-    assert!(
-        judged.status.success(),
-        "{}",
-        String::from_utf8_lossy(&judged.stderr)
+    let judged = run_ok(
+        binary()
+            .args(["judge", "-m"])
+            .arg(&run_dir)
+            .arg(&house)
+            .arg(output_dir.join("0000_house.png"))
+            .args(["-o"])
+            .arg(&map),
     );
+    let said = String::from_utf8_lossy(&judged.stdout);
     assert!(said.contains("P(real) mean"), "{said}");
     assert_eq!(image::open(&map).unwrap().to_rgb8().dimensions(), (32, 32));
     // A run compared with itself: no differing options, its scores.
-    let compared = binary()
-        .arg("compare")
-        .arg(&run_dir)
-        .arg(&run_dir)
-        .output()
-        .unwrap();
+    let compared = run_ok(binary().arg("compare").arg(&run_dir).arg(&run_dir));
     let table = String::from_utf8_lossy(&compared.stdout);
-    assert!(
-        compared.status.success(),
-        "{}",
-        String::from_utf8_lossy(&compared.stderr)
-    );
     assert!(
         table.contains("(the runs' options are all the same)"),
         "{table}"

@@ -209,6 +209,18 @@ fn progress(step: u64, g_l1: f32) -> Progress {
     }
 }
 
+/// The Train tab of an app whose worker has just started a run of `steps_per_epoch` steps
+/// per epoch and 100 steps in all.
+fn train_tab_with_a_run(test: &str, steps_per_epoch: usize) -> (Harness<'static, StudioApp>, Fake) {
+    let mut settings = settings(test);
+    settings.tab = Tab::Train;
+    let (harness, fake) = harness(settings);
+    fake.events
+        .send(Event::RunStarted(Box::new(run_info(steps_per_epoch, 100))))
+        .unwrap();
+    (harness, fake)
+}
+
 fn triplet(name: &str, shade: u8) -> Triplet {
     let image = RgbImage::from_pixel(16, 16, Rgb([shade, shade, shade]));
     Triplet {
@@ -235,12 +247,7 @@ fn verdict_map(probabilities: [f32; 4]) -> VerdictMap {
 
 #[test]
 fn hovering_a_verdict_cell_outlines_its_patch_and_names_its_probability() {
-    let mut settings = settings("ui_verdicts");
-    settings.tab = Tab::Train;
-    let (mut harness, fake) = harness(settings);
-    fake.events
-        .send(Event::RunStarted(Box::new(run_info(50, 100))))
-        .unwrap();
+    let (mut harness, fake) = train_tab_with_a_run("ui_verdicts", 50);
     let image = RgbImage::from_pixel(64, 64, Rgb([90, 90, 90]));
     let judged = Triplet {
         name: "0003_fish.png".into(),
@@ -335,12 +342,7 @@ fn start_sends_the_form_settings_and_controls_follow_the_run() {
 
 #[test]
 fn progress_previews_and_validation_update_curves_labels_and_images() {
-    let mut settings = settings("ui_events");
-    settings.tab = Tab::Train;
-    let (mut harness, fake) = harness(settings);
-    fake.events
-        .send(Event::RunStarted(Box::new(run_info(50, 100))))
-        .unwrap();
+    let (mut harness, fake) = train_tab_with_a_run("ui_events", 50);
     for step in 1..=5 {
         fake.events
             .send(Event::Progress(progress(step, 60.0 - step as f32)))
@@ -391,12 +393,7 @@ fn progress_previews_and_validation_update_curves_labels_and_images() {
 
 #[test]
 fn a_health_warning_and_an_early_stop_are_explained_in_the_train_tab() {
-    let mut settings = settings("ui_health");
-    settings.tab = Tab::Train;
-    let (mut harness, fake) = harness(settings);
-    fake.events
-        .send(Event::RunStarted(Box::new(run_info(10, 100))))
-        .unwrap();
+    let (mut harness, fake) = train_tab_with_a_run("ui_health", 10);
     let warning = HealthWarning {
         symptom: Symptom::DiscriminatorWins,
         step: 40,
@@ -472,12 +469,7 @@ fn the_early_stop_field_sets_the_run_options() {
 
 #[test]
 fn a_failure_shows_its_message() {
-    let mut settings = settings("ui_failure");
-    settings.tab = Tab::Train;
-    let (mut harness, fake) = harness(settings);
-    fake.events
-        .send(Event::RunStarted(Box::new(run_info(10, 100))))
-        .unwrap();
+    let (mut harness, fake) = train_tab_with_a_run("ui_failure", 10);
     fake.events
         .send(Event::Failed {
             message: "training stopped: the losses became NaN at step 7".into(),

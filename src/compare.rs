@@ -84,6 +84,47 @@ pub fn differing_options(runs: &[RunRecord]) -> Result<Vec<(String, Vec<String>)
         .collect())
 }
 
+/// A run's name in a comparison: its folder's name.
+pub fn run_name(dir: &Path) -> String {
+    dir.file_name().map_or_else(
+        || dir.display().to_string(),
+        |name| name.to_string_lossy().into(),
+    )
+}
+
+/// The comparison as rows of text: a header (`run` and each run's name), one row per option
+/// whose values differ, then the scores (steps, best and last validation). `compare` prints it
+/// and the app's Compare tab shows it.
+pub fn comparison_table(runs: &[RunRecord]) -> Result<Vec<Vec<String>>> {
+    let row = |label: &str, value: &dyn Fn(&RunRecord) -> String| -> Vec<String> {
+        std::iter::once(label.to_string())
+            .chain(runs.iter().map(value))
+            .collect()
+    };
+    let or_dash = |value: Option<String>| value.unwrap_or_else(|| "-".into());
+    let mut rows = vec![row("run", &|run| run_name(&run.dir))];
+    for (option, values) in differing_options(runs)? {
+        rows.push(std::iter::once(option).chain(values).collect());
+    }
+    rows.push(row("steps", &|run| run.steps().to_string()));
+    rows.push(row("best val L1 (step)", &|run| {
+        or_dash(
+            run.best_validation()
+                .map(|(metrics, step)| format!("{:.4} ({step})", metrics.l1)),
+        )
+    }));
+    rows.push(row("last val L1", &|run| {
+        or_dash(run.last_validation().map(|m| format!("{:.4}", m.l1)))
+    }));
+    rows.push(row("last val PSNR dB", &|run| {
+        or_dash(run.last_validation().map(|m| format!("{:.2}", m.psnr_db)))
+    }));
+    rows.push(row("last val SSIM", &|run| {
+        or_dash(run.last_validation().map(|m| format!("{:.4}", m.ssim)))
+    }));
+    Ok(rows)
+}
+
 /// `value`'s leaves under dotted names.
 fn flatten(prefix: &str, value: &serde_json::Value, out: &mut BTreeMap<String, String>) {
     match value {

@@ -147,6 +147,35 @@ impl Default for TranslateOptions {
     }
 }
 
+/// The inference modes people argue over, side by side: each normalisation (batch statistics,
+/// the reference's default at test time; running statistics, its `--eval`) with dropout off
+/// and with dropout on under each of `seeds` (the reference keeps it on). Row by row: a
+/// label for people, and the options.
+pub fn inference_modes(size: SizeMode, seeds: &[u64]) -> Vec<(String, TranslateOptions)> {
+    let norms = [
+        (NormMode::BatchStats, "batch statistics"),
+        (NormMode::RunningStats, "running statistics"),
+    ];
+    let dropouts = std::iter::once(None).chain(seeds.iter().copied().map(Some));
+    norms
+        .into_iter()
+        .flat_map(|(norm, norm_name)| {
+            dropouts.clone().map(move |dropout_seed| {
+                let dropout = dropout_seed.map_or_else(
+                    || "dropout off".to_string(),
+                    |seed| format!("dropout seed {seed}"),
+                );
+                let options = TranslateOptions {
+                    norm,
+                    dropout_seed,
+                    size,
+                };
+                (format!("{norm_name}, {dropout}"), options)
+            })
+        })
+        .collect()
+}
+
 /// A loaded generator ready to translate (a clone shares the weights).
 #[derive(Clone, Debug)]
 pub struct Translator {
@@ -366,4 +395,33 @@ pub fn infer_architecture(dict: &StateDict, path: &Path) -> Result<UnetGenerator
         .validate()
         .map_err(|err| not_unet(&err.to_string()))?;
     Ok(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_modes_grid_has_both_normalisations_with_dropout_off_and_each_seed() {
+        let modes = inference_modes(SizeMode::Pad, &[1, 2]);
+        let labels: Vec<&str> = modes.iter().map(|(label, _)| label.as_str()).collect();
+        assert_eq!(
+            labels,
+            [
+                "batch statistics, dropout off",
+                "batch statistics, dropout seed 1",
+                "batch statistics, dropout seed 2",
+                "running statistics, dropout off",
+                "running statistics, dropout seed 1",
+                "running statistics, dropout seed 2",
+            ]
+        );
+        let default_mode = TranslateOptions {
+            size: SizeMode::Pad,
+            ..TranslateOptions::default()
+        };
+        assert_eq!(modes[0].1, default_mode);
+        assert_eq!(modes[5].1.norm, NormMode::RunningStats);
+        assert_eq!(modes[5].1.dropout_seed, Some(2));
+    }
 }

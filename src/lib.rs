@@ -24,6 +24,7 @@ pub mod data;
 pub mod device;
 pub mod error;
 pub mod fs;
+pub mod gallery;
 pub mod inference;
 pub mod kernels;
 pub mod model;
@@ -32,6 +33,7 @@ pub mod samples;
 pub mod seed;
 pub mod stats;
 pub mod training;
+pub mod validation;
 pub mod verdict;
 pub mod worker;
 

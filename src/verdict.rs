@@ -147,17 +147,30 @@ pub fn heat_color(probability: f32) -> Rgb<u8> {
     Rgb([red, green, 40])
 }
 
-/// A run's discriminator, from its latest checkpoint, with the run's configuration.
-pub fn load_run_discriminator(
-    run_dir: &Path,
+/// The discriminator of a run folder (its latest checkpoint) or of a checkpoint folder, with
+/// the configuration it was trained with.
+pub fn load_discriminator_of(
+    dir: &Path,
     device: &Device,
 ) -> Result<(PatchDiscriminator, RunConfig)> {
-    let config = run_folder::read_config(run_dir)?;
-    let checkpoint = run_folder::latest(run_dir)?.ok_or_else(|| Error::WeightFile {
-        path: run_dir.to_path_buf(),
-        reason: "the run has no checkpoint yet, so no trained discriminator".into(),
-    })?;
+    let checkpoint = if dir.join(run_folder::LATEST).is_file() {
+        run_folder::latest(dir)?.ok_or_else(|| Error::WeightFile {
+            path: dir.to_path_buf(),
+            reason: "the run has no checkpoint yet, so no trained discriminator".into(),
+        })?
+    } else {
+        dir.to_path_buf()
+    };
     let weights = checkpoint.join("discriminator.safetensors");
+    if !weights.is_file() {
+        return Err(Error::WeightFile {
+            path: dir.to_path_buf(),
+            reason: "neither a run folder nor a checkpoint: only a run's own discriminator can \
+                     judge (imported and demo models come without one)"
+                .into(),
+        });
+    }
+    let config = run_folder::read_config(&checkpoint)?;
     let discriminator = load_discriminator(&weights, &config.training.discriminator, device)?;
     Ok((discriminator, config))
 }

@@ -38,4 +38,14 @@ pub enum UiAction {
     LoadSketchExample,
     /// Save the sketch and its translation to the output folder.
     SaveSketch,
+    /// Score a run's checkpoints in the Checkpoints tab.
+    OpenGallery(PathBuf),
+    /// Use a checkpoint in the Translate tab and translate its loaded images.
+    TranslateWithCheckpoint(PathBuf),
+    /// Judge the Translate tab's inputs and outputs with its model's discriminator.
+    JudgeTranslations,
+    /// Translate the Translate tab's first image under each inference mode.
+    CompareInferenceModes,
+    /// Read the Compare tab's run folders again.
+    ReadComparedRuns,
 }

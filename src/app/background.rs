@@ -10,6 +10,7 @@ use egui::ColorImage;
 use image::DynamicImage;
 
 use super::textures::color_image;
+use crate::compare::RunRecord;
 use crate::data::augment::{AugmentConfig, Jitter, Preprocess};
 use crate::data::decode::{image_files, read_image};
 use crate::data::loader::{SampleConfig, augmented_pair, load_pair_images};
@@ -48,6 +49,10 @@ pub enum Purpose {
     OutputFolder,
     /// A picture to start a sketch from.
     SketchImage,
+    /// The run folder of the Checkpoints tab.
+    GalleryRun,
+    /// A run folder to add to the Compare tab.
+    CompareRun,
 }
 
 /// Which tab a model choice belongs to.
@@ -103,6 +108,13 @@ pub enum Outcome {
     },
     /// Images were saved: a message for the status bar, or the error.
     Saved(Result<String, String>),
+    /// Run folders were read for the Compare tab.
+    RunsRead {
+        /// The request it answers (older answers are ignored).
+        generation: u64,
+        /// Each folder's record, or why it could not be read.
+        runs: Vec<(PathBuf, Result<RunRecord, String>)>,
+    },
 }
 
 /// A pair after the training's preprocessing, for the Data tab's augmentation preview.
@@ -290,6 +302,20 @@ impl Background {
                 })
                 .map_err(|err| err.to_string());
             Outcome::Augmented { generation, result }
+        });
+    }
+
+    /// Reads run folders (config and latest history) for the Compare tab.
+    pub fn read_runs(&self, generation: u64, dirs: Vec<PathBuf>) {
+        self.run("read-runs", move || Outcome::RunsRead {
+            generation,
+            runs: dirs
+                .into_iter()
+                .map(|dir| {
+                    let record = RunRecord::read(&dir).map_err(|err| err.to_string());
+                    (dir, record)
+                })
+                .collect(),
         });
     }
 

@@ -14,6 +14,7 @@ use super::run_view::RunState;
 use super::state::CurrentRun;
 use crate::bundled::{self, DemoModel};
 use crate::data::DiscoverOptions;
+use crate::inference::{ModelSource, TranslateOptions};
 use crate::worker::{Command, TrainingRequest, TranslateInputs, TranslateRequest};
 
 /// Image files the dialogs offer.
@@ -98,6 +99,11 @@ impl StudioApp {
                 .load_images(Purpose::SketchImage, vec![path]),
             UiAction::LoadSketchExample => self.load_sketch_example(),
             UiAction::SaveSketch => self.save_sketch(),
+            UiAction::OpenGallery(run_dir) => self.open_gallery(run_dir),
+            UiAction::TranslateWithCheckpoint(dir) => self.translate_with_checkpoint(dir),
+            UiAction::JudgeTranslations => self.judge_translations(),
+            UiAction::CompareInferenceModes => self.compare_inference_modes(),
+            UiAction::ReadComparedRuns => self.read_compared_runs(),
         }
     }
 
@@ -158,7 +164,7 @@ impl StudioApp {
     }
 
     /// The state of this session's run, for model choices.
-    fn current_run(&self) -> CurrentRun<'_> {
+    pub(super) fn current_run(&self) -> CurrentRun<'_> {
         match (self.run.state.is_active(), self.run.run_dir()) {
             (true, _) => CurrentRun::Training,
             (false, Some(dir)) => CurrentRun::Finished(dir),
@@ -168,17 +174,25 @@ impl StudioApp {
 
     /// Sends a translation with the tab's model and options and records who waits for it;
     /// false, with the reason shown, when it could not be sent.
-    fn request_translation(
+    pub(super) fn request_translation(
         &mut self,
         target: ModelTarget,
         inputs: TranslateInputs,
         requester: Requester,
     ) -> bool {
-        let (pick, demo) = match target {
-            ModelTarget::Translate => (&self.settings.translate_model, DemoModel::Sketches),
-            ModelTarget::Sketch => (&self.settings.sketch_model, self.sketch_demo()),
-        };
-        let model = match pick.source(demo, self.current_run()) {
+        let options = self.settings.translate.options();
+        self.request_translation_with(target, inputs, requester, options)
+    }
+
+    /// [`Self::request_translation`] under `options`.
+    pub(super) fn request_translation_with(
+        &mut self,
+        target: ModelTarget,
+        inputs: TranslateInputs,
+        requester: Requester,
+        options: TranslateOptions,
+    ) -> bool {
+        let model = match self.model_source(target) {
             Ok(model) => model,
             Err(message) => {
                 match target {
@@ -194,10 +208,25 @@ impl StudioApp {
             id,
             model,
             inputs,
-            options: self.settings.translate.options(),
+            options,
             device: self.settings.train.device,
         };
-        match self.worker.send(Command::Translate(Box::new(request))) {
+        self.send_request(id, Command::Translate(Box::new(request)), requester)
+    }
+
+    /// The model a tab's choice names; `None` is the run being trained.
+    pub(super) fn model_source(&self, target: ModelTarget) -> Result<Option<ModelSource>, String> {
+        let (pick, demo) = match target {
+            ModelTarget::Translate => (&self.settings.translate_model, DemoModel::Sketches),
+            ModelTarget::Sketch => (&self.settings.sketch_model, self.sketch_demo()),
+        };
+        pick.source(demo, self.current_run())
+    }
+
+    /// Sends the job `command` of request `id` and records who waits for it; false, with the
+    /// reason in the status bar, when it could not be sent.
+    pub(super) fn send_request(&mut self, id: u64, command: Command, requester: Requester) -> bool {
+        match self.worker.send(command) {
             Ok(()) => {
                 self.requests.sent(id, requester);
                 true

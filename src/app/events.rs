@@ -56,16 +56,67 @@ impl StudioApp {
             }
             Event::TranslateFailed { id, message } => {
                 match self.requests.answered(id) {
-                    Some(Requester::TranslateTab { .. } | Requester::FolderJob { .. }) => {
+                    Some(
+                        Requester::TranslateTab { .. }
+                        | Requester::FolderJob { .. }
+                        | Requester::Judge { .. },
+                    ) => {
+                        self.translate.message = Some(Err(message.clone()));
+                    }
+                    Some(Requester::ModeCell { .. }) => {
+                        // One failure fails the grid: the other cells are not waited for.
+                        self.requests
+                            .supersede(|requester| matches!(requester, Requester::ModeCell { .. }));
+                        self.translate.modes = None;
                         self.translate.message = Some(Err(message.clone()));
                     }
                     Some(Requester::Sketch { .. }) => {
                         self.sketch.dirty = false;
                         self.sketch.error = Some(message.clone());
                     }
+                    Some(Requester::Gallery) => self.gallery.failed(message.clone()),
                     None => {}
                 }
                 self.status.error = Some(message);
+            }
+            Event::GalleryListed {
+                id,
+                checkpoints,
+                header,
+            } => {
+                if self.requests.is_waiting(id) {
+                    self.gallery.listed(checkpoints, *header);
+                }
+            }
+            Event::CheckpointScored { id, index, score } => {
+                if self.requests.is_waiting(id) {
+                    self.gallery.scored(index, score.map(|score| *score));
+                }
+            }
+            Event::GalleryScored { id, millis } => {
+                if self.requests.answered(id).is_some() {
+                    self.gallery.done(millis);
+                }
+            }
+            Event::Judged { id, maps } => {
+                if let Some(Requester::Judge { inputs }) = self.requests.answered(id) {
+                    self.translate.message = Some(if self.translate.take_verdicts(&inputs, maps) {
+                        Ok("judged by the run's discriminator: hover over a map".into())
+                    } else {
+                        Err("the images changed while they were judged; judge again".into())
+                    });
+                }
+            }
+            Event::BestChosen {
+                run_dir: _,
+                checkpoint,
+            } => {
+                self.gallery.best_chosen(&checkpoint);
+                self.status.message = Some(format!("best checkpoint: {}", checkpoint.display()));
+            }
+            Event::Rejected { command, reason } if command == "MakeBest" => {
+                self.gallery.message = Some(Err(reason.clone()));
+                self.status.error = Some(format!("{command} refused: {reason}"));
             }
             Event::DeviceSelected { choice, outcome } => {
                 if let Some(error) = self.device.selected(choice, outcome) {
@@ -115,6 +166,12 @@ impl StudioApp {
             Some(Requester::FolderJob { .. }) => {
                 self.translate.message = Some(folder_job_summary(files, millis));
             }
+            Some(Requester::ModeCell { path, cell }) => {
+                if let Some(image) = images.into_iter().next() {
+                    self.translate.take_mode(&path, cell, image);
+                }
+            }
+            Some(Requester::Judge { .. } | Requester::Gallery) => {}
             Some(Requester::Sketch { sent }) => {
                 if let Some(image) = images.into_iter().next() {
                     let round_trip = sent.elapsed().as_millis() as u64;
@@ -163,6 +220,7 @@ impl StudioApp {
             Outcome::Augmented { generation, result } => {
                 self.data.augmented_loaded(ctx, generation, result);
             }
+            Outcome::RunsRead { generation, runs } => self.compare.runs_read(generation, runs),
             Outcome::Saved(Ok(message)) => self.status.message = Some(message),
             Outcome::Saved(Err(message)) => {
                 self.status.error = Some(format!("saving failed: {message}"))
@@ -193,7 +251,17 @@ impl StudioApp {
             }
             Purpose::OutputFolder => self.settings.output_dir = text,
             Purpose::SketchImage => self.actions.push(UiAction::LoadSketchImage(first.clone())),
+            Purpose::GalleryRun => self.settings.gallery_run = text,
+            Purpose::CompareRun => self.add_compared_run(text),
         }
+    }
+
+    /// Adds a run folder to the Compare tab (once) and reads the runs again.
+    fn add_compared_run(&mut self, dir: String) {
+        if !self.settings.compare_runs.contains(&dir) {
+            self.settings.compare_runs.push(dir);
+        }
+        self.actions.push(UiAction::ReadComparedRuns);
     }
 
     fn model_pick(&mut self, target: ModelTarget) -> &mut ModelPick {
@@ -213,6 +281,17 @@ impl StudioApp {
                     self.actions.push(UiAction::LoadSketchImage(first));
                 }
             }
+            Tab::Checkpoints => {
+                if let Some(folder) = paths.into_iter().find(|path| path.is_dir()) {
+                    self.settings.gallery_run = folder.display().to_string();
+                    self.actions.push(UiAction::OpenGallery(folder));
+                }
+            }
+            Tab::Compare => {
+                for folder in paths.into_iter().filter(|path| path.is_dir()) {
+                    self.add_compared_run(folder.display().to_string());
+                }
+            }
             Tab::Data | Tab::Train => {
                 if let Some(folder) = paths.into_iter().find(|path| path.is_dir()) {
                     self.settings.dataset_dir = folder.display().to_string();
@@ -225,7 +304,7 @@ impl StudioApp {
         }
     }
 
-    /// Ctrl+1..4 switch tabs, Ctrl+Enter starts training, Ctrl+Q quits.
+    /// Ctrl+1..6 switch tabs, Ctrl+Enter starts training, Ctrl+Q quits.
     pub(super) fn shortcuts(&mut self, ctx: &egui::Context) {
         let quit = ctx.input_mut(|input| {
             let tab_keys = [
@@ -233,6 +312,8 @@ impl StudioApp {
                 egui::Key::Num2,
                 egui::Key::Num3,
                 egui::Key::Num4,
+                egui::Key::Num5,
+                egui::Key::Num6,
             ];
             for (key, tab) in tab_keys.into_iter().zip(Tab::ALL) {
                 if input.consume_key(egui::Modifiers::COMMAND, key) {

@@ -1,4 +1,5 @@
-//! The desktop app (eframe/egui): Data, Train, Translate and Sketch tabs over the worker. The
+//! The desktop app (eframe/egui): Data, Train, Translate, Sketch, Checkpoints and Compare tabs
+//! over the worker. The
 //! UI thread never waits: worker events and background results are drained on a time budget
 //! each frame, slow work runs on named threads, and the worker wakes the UI when it reports.
 //!
@@ -12,6 +13,7 @@ mod commands;
 mod device_status;
 mod events;
 mod frame_stats;
+mod inspection;
 mod panels;
 mod requests;
 mod run_view;
@@ -31,6 +33,8 @@ use self::actions::UiAction;
 use self::background::Background;
 use self::device_status::DeviceStatus;
 pub use self::frame_stats::FrameStats;
+use self::panels::checkpoints::GalleryView;
+use self::panels::compare::CompareView;
 use self::panels::data::DataView;
 use self::panels::sketch::SketchView;
 use self::panels::status::StatusLine;
@@ -61,6 +65,8 @@ pub struct StudioApp {
     train: TrainView,
     translate: TranslateView,
     sketch: SketchView,
+    gallery: GalleryView,
+    compare: CompareView,
     status: StatusLine,
     actions: Vec<UiAction>,
     frame_stats: Option<FrameStats>,
@@ -77,7 +83,13 @@ impl StudioApp {
         let mut sketch = SketchView::default();
         let sheet = panels::sketch::sheet_color(settings.palette_mode);
         sketch.sketch.set_background(sheet);
-        let discover = !settings.dataset_dir.trim().is_empty();
+        let mut actions = Vec::new();
+        if !settings.dataset_dir.trim().is_empty() {
+            actions.push(UiAction::Discover);
+        }
+        if !settings.compare_runs.is_empty() {
+            actions.push(UiAction::ReadComparedRuns);
+        }
         let mut app = Self {
             settings,
             worker,
@@ -89,12 +101,10 @@ impl StudioApp {
             train: TrainView::default(),
             translate: TranslateView::default(),
             sketch,
+            gallery: GalleryView::default(),
+            compare: CompareView::default(),
             status: StatusLine::default(),
-            actions: if discover {
-                vec![UiAction::Discover]
-            } else {
-                Vec::new()
-            },
+            actions,
             frame_stats: None,
         };
         app.select_device();
@@ -133,9 +143,10 @@ impl StudioApp {
     /// the user did.
     pub fn ui(&mut self, ui: &mut egui::Ui) {
         if let Some(stats) = &mut self.frame_stats {
-            // Measured while training, asking for 30 frames a second (an animation or a drag):
-            // the intervals show whether the UI keeps up while training takes the CPU.
-            if self.run.state == RunState::Training {
+            // Measured while training or scoring checkpoints, asking for 30 frames a second (an
+            // animation or a drag): the intervals show whether the UI keeps up while the
+            // worker takes the CPU.
+            if self.run.state == RunState::Training || self.requests.scoring_gallery() {
                 stats.frame();
             } else {
                 stats.pause();
@@ -167,6 +178,8 @@ impl StudioApp {
             Tab::Train => &mut self.train,
             Tab::Translate => &mut self.translate,
             Tab::Sketch => &mut self.sketch,
+            Tab::Checkpoints => &mut self.gallery,
+            Tab::Compare => &mut self.compare,
         };
         if tab == Tab::Train {
             // The Train tab lays out its own side and central panels.

@@ -1,4 +1,5 @@
-//! The translations the app has asked the worker for and not heard back about, keyed by request
+//! The translation-thread jobs (translations, judgements, checkpoint scoring) the app has asked
+//! the worker for and not heard back about, keyed by request
 //! id: every answer (result, progress, failure) is routed through this one registry to the view
 //! that asked, and an answer nobody waits for any more is dropped.
 
@@ -26,6 +27,20 @@ pub enum Requester {
         /// Files in all (0 until the worker has listed them).
         total: usize,
     },
+    /// One cell of the Translate tab's inference-modes grid.
+    ModeCell {
+        /// The image translated.
+        path: PathBuf,
+        /// Its place in the grid.
+        cell: usize,
+    },
+    /// The Translate tab's outputs judged by the discriminator; the maps land only on these.
+    Judge {
+        /// The paths of the judged images, in order.
+        inputs: Vec<PathBuf>,
+    },
+    /// The Checkpoints tab's scoring of a run (answered by several events; ended by the last).
+    Gallery,
 }
 
 /// The pending requests, and the ids for new ones.
@@ -69,10 +84,26 @@ impl PendingRequests {
         }
     }
 
-    /// Forgets the Translate tab's request for its loaded images (new images supersede them).
+    /// Forgets the Translate tab's requests about its loaded images (new images supersede them).
     pub fn supersede_translate_tab(&mut self) {
-        self.pending
-            .retain(|_, requester| !matches!(requester, Requester::TranslateTab { .. }));
+        self.supersede(|requester| {
+            matches!(
+                requester,
+                Requester::TranslateTab { .. }
+                    | Requester::Judge { .. }
+                    | Requester::ModeCell { .. }
+            )
+        });
+    }
+
+    /// Whether request `id` is still waited for (a job answered in several events).
+    pub fn is_waiting(&self, id: u64) -> bool {
+        self.pending.contains_key(&id)
+    }
+
+    /// Forgets the requests `superseded` picks (a newer one of theirs was sent).
+    pub fn supersede(&mut self, superseded: impl Fn(&Requester) -> bool) {
+        self.pending.retain(|_, requester| !superseded(requester));
     }
 
     /// Forgets every request (the worker that had them is gone).
@@ -88,6 +119,21 @@ impl PendingRequests {
     /// Whether the Translate tab's loaded images are being translated.
     pub fn translating_loaded_images(&self) -> bool {
         self.any(|requester| matches!(requester, Requester::TranslateTab { .. }))
+    }
+
+    /// Whether the Translate tab's outputs are being judged.
+    pub fn judging(&self) -> bool {
+        self.any(|requester| matches!(requester, Requester::Judge { .. }))
+    }
+
+    /// Whether cells of the inference-modes grid are on their way.
+    pub fn comparing_modes(&self) -> bool {
+        self.any(|requester| matches!(requester, Requester::ModeCell { .. }))
+    }
+
+    /// Whether a run's checkpoints are being scored.
+    pub fn scoring_gallery(&self) -> bool {
+        self.any(|requester| matches!(requester, Requester::Gallery))
     }
 
     /// Done and total files of the folder job in flight, if there is one.

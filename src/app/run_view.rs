@@ -195,7 +195,12 @@ impl RunView {
             Event::DeviceSelected { .. }
             | Event::TranslateProgress { .. }
             | Event::Translated { .. }
-            | Event::TranslateFailed { .. } => {}
+            | Event::TranslateFailed { .. }
+            | Event::GalleryListed { .. }
+            | Event::CheckpointScored { .. }
+            | Event::GalleryScored { .. }
+            | Event::Judged { .. }
+            | Event::BestChosen { .. } => {}
         }
     }
 

@@ -24,11 +24,22 @@ pub enum Tab {
     Translate,
     /// Draw and see the translation live.
     Sketch,
+    /// A run's checkpoints scored side by side.
+    Checkpoints,
+    /// Several runs' curves and options overlaid.
+    Compare,
 }
 
 impl Tab {
     /// All tabs in order.
-    pub const ALL: [Tab; 4] = [Tab::Data, Tab::Train, Tab::Translate, Tab::Sketch];
+    pub const ALL: [Tab; 6] = [
+        Tab::Data,
+        Tab::Train,
+        Tab::Translate,
+        Tab::Sketch,
+        Tab::Checkpoints,
+        Tab::Compare,
+    ];
 
     /// The tab's title.
     pub fn title(self) -> &'static str {
@@ -37,6 +48,8 @@ impl Tab {
             Tab::Train => "Train",
             Tab::Translate => "Translate",
             Tab::Sketch => "Sketch",
+            Tab::Checkpoints => "Checkpoints",
+            Tab::Compare => "Compare",
         }
     }
 }
@@ -73,6 +86,10 @@ pub struct Settings {
     pub brush_px: f32,
     /// Draw label maps in the facade palette instead of black lines.
     pub palette_mode: bool,
+    /// The run folder of the Checkpoints tab, as typed or picked.
+    pub gallery_run: String,
+    /// The run folders of the Compare tab.
+    pub compare_runs: Vec<String>,
 }
 
 impl Default for Settings {
@@ -104,6 +121,8 @@ impl Default for Settings {
             sketch_model: ModelPick::default(),
             brush_px: 5.0,
             palette_mode: false,
+            gallery_run: String::new(),
+            compare_runs: Vec::new(),
         }
     }
 }

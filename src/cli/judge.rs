@@ -7,7 +7,7 @@ use anyhow::Context;
 
 use pix2pix_studio::data::decode::read_image;
 use pix2pix_studio::device::{self, DeviceChoice};
-use pix2pix_studio::verdict::{judge_images, load_run_discriminator};
+use pix2pix_studio::verdict::{judge_images, load_discriminator_of};
 
 /// Options of `judge`.
 #[derive(Debug, clap::Args)]
@@ -28,7 +28,7 @@ pub struct JudgeArgs {
 /// Runs `judge`.
 pub fn judge_command(device: DeviceChoice, args: &JudgeArgs) -> anyhow::Result<()> {
     let device = device::select(device)?.device;
-    let (discriminator, config) = load_run_discriminator(&args.model, &device)?;
+    let (discriminator, config) = load_discriminator_of(&args.model, &device)?;
     let input = read_image(&args.input)?;
     let output = read_image(&args.output)?;
     let map = judge_images(&discriminator, &config, &input, &output, &device)?;

@@ -371,7 +371,12 @@ pub(super) fn drive_training(
             Event::DeviceSelected { .. }
             | Event::TranslateProgress { .. }
             | Event::Translated { .. }
-            | Event::TranslateFailed { .. } => {}
+            | Event::TranslateFailed { .. }
+            | Event::GalleryListed { .. }
+            | Event::CheckpointScored { .. }
+            | Event::GalleryScored { .. }
+            | Event::Judged { .. }
+            | Event::BestChosen { .. } => {}
         }
     }
 }

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 
-use super::protocol::{Command, Event, TranslateRequest};
+use super::protocol::{Command, Event};
 use super::sink::{EventSink, Wake};
-use super::translate::LiveModel;
+use super::translate::{Job, LiveModel};
 use crate::error::{Error, Result};
 
 /// Commands waiting for the worker; more are refused rather than blocking the caller.
@@ -30,7 +30,7 @@ pub struct WorkerOptions {
 pub struct WorkerHandle {
     commands: Sender<Command>,
     /// Translations go straight to the translation thread, never behind training.
-    translations: Sender<TranslateRequest>,
+    translations: Sender<Job>,
     events: Receiver<Event>,
     thread: Option<JoinHandle<()>>,
     translation_thread: Option<JoinHandle<()>>,
@@ -105,8 +105,10 @@ impl WorkerHandle {
         let starting = matches!(command, Command::StartTraining(_));
         let was_training = starting && self.live.run_started();
         let sent = match command {
-            Command::Translate(request) => self.translations.try_send(*request).map_err(refused),
-            command => self.commands.try_send(command).map_err(refused),
+            command => match Job::of(command) {
+                Ok(job) => self.translations.try_send(job).map_err(refused),
+                Err(command) => self.commands.try_send(command).map_err(refused),
+            },
         };
         if sent.is_err() && starting && !was_training {
             self.live.run_ended();

@@ -19,12 +19,12 @@ use crate::device::{self, DeviceChoice};
 use crate::training::checkpoint::CheckpointKind;
 pub use handle::{WorkerHandle, WorkerOptions};
 pub use protocol::{
-    Command, DeviceReport, Event, Progress, RunInfo, TrainingRequest, TranslateInputs,
-    TranslateRequest, Triplet,
+    Command, DeviceReport, Event, GalleryRequest, JudgeRequest, Progress, RunInfo, TrainingRequest,
+    TranslateInputs, TranslateRequest, Triplet,
 };
 use sink::EventSink;
 use trainer::{StepOutcome, Trainer};
-use translate::LiveModel;
+use translate::{Job, LiveModel};
 
 /// Whether the worker goes on after a command.
 enum Flow {
@@ -49,7 +49,7 @@ struct Worker {
     live: Arc<LiveModel>,
     /// Translations that reached the worker (the handle sends them to the translation thread
     /// directly) go on there.
-    translations: Sender<TranslateRequest>,
+    translations: Sender<Job>,
 }
 
 /// The worker thread's loop: commands first (a translation waiting runs before the next
@@ -59,7 +59,7 @@ pub(crate) fn run(
     sink: EventSink,
     stop_requested: Arc<AtomicBool>,
     live: Arc<LiveModel>,
-    translations: Sender<TranslateRequest>,
+    translations: Sender<Job>,
     options: WorkerOptions,
 ) {
     let mut worker = Worker::new(sink, stop_requested, live, translations, options);
@@ -87,7 +87,7 @@ impl Worker {
         sink: EventSink,
         stop_requested: Arc<AtomicBool>,
         live: Arc<LiveModel>,
-        translations: Sender<TranslateRequest>,
+        translations: Sender<Job>,
         options: WorkerOptions,
     ) -> Self {
         Self {
@@ -229,13 +229,44 @@ impl Worker {
                 }
                 None => reject(&self.sink, "no run to save"),
             },
-            Command::Translate(request) => {
-                let id = request.id;
-                if self.translations.try_send(*request).is_err() {
-                    self.sink.send(Event::TranslateFailed {
-                        id,
-                        message: "too many translations waiting; try again".into(),
-                    });
+            command
+            @ (Command::Translate(_) | Command::ScoreCheckpoints(_) | Command::Judge(_)) => {
+                if let Ok(job) = Job::of(command) {
+                    let id = job.id();
+                    if self.translations.try_send(job).is_err() {
+                        self.sink.send(Event::TranslateFailed {
+                            id,
+                            message: "too many translations waiting; try again".into(),
+                        });
+                    }
+                }
+            }
+            Command::MakeBest {
+                run_dir,
+                checkpoint,
+                val_l1,
+            } => {
+                let training_it = self
+                    .trainer
+                    .as_ref()
+                    .is_some_and(|trainer| same_folder(trainer.run_dir(), &run_dir));
+                if training_it {
+                    reject(
+                        &self.sink,
+                        "this run is training: its validations choose its best checkpoint; \
+                         stop it first",
+                    );
+                } else {
+                    let event = match crate::gallery::make_best(&run_dir, &checkpoint, val_l1) {
+                        Ok(()) => Event::BestChosen {
+                            run_dir,
+                            checkpoint,
+                        },
+                        Err(err) => Event::Failed {
+                            message: format!("making the checkpoint the best: {err}"),
+                        },
+                    };
+                    self.sink.send(event);
                 }
             }
             Command::SelectDevice(choice) => {
@@ -413,6 +444,15 @@ pub(crate) fn device_hint(choice: DeviceChoice) -> &'static str {
     }
 }
 
+/// Whether two paths name the same folder (as given, or once resolved).
+fn same_folder(a: &std::path::Path, b: &std::path::Path) -> bool {
+    a == b
+        || matches!(
+            (a.canonicalize(), b.canonicalize()),
+            (Ok(a), Ok(b)) if a == b
+        )
+}
+
 fn command_name(command: &Command) -> &'static str {
     match command {
         Command::StartTraining(_) => "StartTraining",
@@ -421,6 +461,9 @@ fn command_name(command: &Command) -> &'static str {
         Command::Stop => "Stop",
         Command::SaveCheckpoint => "SaveCheckpoint",
         Command::Translate(_) => "Translate",
+        Command::ScoreCheckpoints(_) => "ScoreCheckpoints",
+        Command::Judge(_) => "Judge",
+        Command::MakeBest { .. } => "MakeBest",
         Command::SelectDevice(_) => "SelectDevice",
         Command::Shutdown => "Shutdown",
     }

@@ -8,6 +8,7 @@ use image::{DynamicImage, RgbImage};
 use crate::config::RunConfig;
 use crate::data::report::{Problem, Report};
 use crate::device::{DeviceChoice, DeviceInfo};
+use crate::gallery::{CheckpointEntry, CheckpointScore, GalleryHeader};
 use crate::inference::{ModelSource, TranslateOptions};
 use crate::training::StepLosses;
 use crate::training::checkpoint::CheckpointKind;
@@ -59,6 +60,30 @@ pub struct TranslateRequest {
     pub device: DeviceChoice,
 }
 
+/// Score every checkpoint of a run for the gallery.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GalleryRequest {
+    /// Echoed in the events about it.
+    pub id: u64,
+    /// The run folder.
+    pub run_dir: PathBuf,
+    /// Where to load the checkpoints.
+    pub device: DeviceChoice,
+}
+
+/// Judge (input, output) pairs with a trained discriminator.
+#[derive(Clone, Debug, PartialEq)]
+pub struct JudgeRequest {
+    /// Echoed in the events about it.
+    pub id: u64,
+    /// A run folder (its latest discriminator) or a checkpoint folder.
+    pub model: PathBuf,
+    /// The pairs: an input and the output made of it.
+    pub pairs: Vec<(DynamicImage, DynamicImage)>,
+    /// Where to load the discriminator.
+    pub device: DeviceChoice,
+}
+
 /// Commands to the worker.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {
@@ -74,6 +99,20 @@ pub enum Command {
     SaveCheckpoint,
     /// Translate images (also while training, between steps).
     Translate(Box<TranslateRequest>),
+    /// Score a run's checkpoints for the gallery (beside training, like translations).
+    ScoreCheckpoints(GalleryRequest),
+    /// Judge pairs with a run's discriminator (beside training, like translations).
+    Judge(Box<JudgeRequest>),
+    /// Make a checkpoint the run's best; refused for the run being trained (its validations
+    /// choose its best).
+    MakeBest {
+        /// The run folder.
+        run_dir: PathBuf,
+        /// One of its checkpoint folders.
+        checkpoint: PathBuf,
+        /// The checkpoint's validation L1, when scored.
+        val_l1: Option<f64>,
+    },
     /// Find the device for a choice (the GPU probe can take seconds: it runs here, not on the
     /// UI thread) and report it with [`Event::DeviceSelected`].
     SelectDevice(DeviceChoice),
@@ -245,8 +284,48 @@ pub enum Event {
         /// Wall time of the job, in milliseconds.
         millis: u64,
     },
-    /// A translation job could not run (no model, a model that does not load, an image that
-    /// does not fit).
+    /// A gallery request found these checkpoints (scores follow, one event each).
+    GalleryListed {
+        /// The request.
+        id: u64,
+        /// The run's checkpoints, oldest first.
+        checkpoints: Vec<CheckpointEntry>,
+        /// The pairs they are scored on.
+        header: Box<GalleryHeader>,
+    },
+    /// A checkpoint of a gallery request was scored.
+    CheckpointScored {
+        /// The request.
+        id: u64,
+        /// The checkpoint's place in [`Event::GalleryListed`]'s list.
+        index: usize,
+        /// Its score, or why it could not be scored.
+        score: Result<Box<CheckpointScore>, String>,
+    },
+    /// Every checkpoint of a gallery request was scored.
+    GalleryScored {
+        /// The request.
+        id: u64,
+        /// Wall time of the job, in milliseconds.
+        millis: u64,
+    },
+    /// Pairs were judged.
+    Judged {
+        /// The request.
+        id: u64,
+        /// One map per pair, in order.
+        maps: Vec<VerdictMap>,
+    },
+    /// A checkpoint became the run's best.
+    BestChosen {
+        /// The run folder.
+        run_dir: PathBuf,
+        /// The checkpoint.
+        checkpoint: PathBuf,
+    },
+    /// A job of the translation thread could not run (no model, a model that does not load, an
+    /// image that does not fit, a run without its dataset): a translation, a gallery or a
+    /// judgement.
     TranslateFailed {
         /// The request.
         id: u64,

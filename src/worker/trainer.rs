@@ -8,24 +8,17 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use burn::tensor::Tensor;
-use image::{DynamicImage, RgbImage};
+use image::RgbImage;
 
 use super::protocol::{Event, Progress, RunInfo, TrainingRequest, Triplet};
 use super::sink::EventSink;
 use crate::config::{GanMode, RunConfig};
-use crate::data::augment::{Jitter, Preprocess};
-use crate::data::convert::{
-    batch_to_tensor, image_to_planar, planar_to_image, planar_to_tensor, tensor_to_images,
-};
-use crate::data::loader::{
-    Loader, LoaderMessage, LoaderOptions, Sample, SampleConfig, load_sample,
-};
-use crate::data::report::Issue;
-use crate::data::{Dataset, DiscoverOptions, PairEntry, Split, discover};
+use crate::data::Split;
+use crate::data::convert::{batch_to_tensor, planar_to_image, planar_to_tensor};
+use crate::data::loader::{Loader, LoaderMessage, LoaderOptions, Sample, SampleConfig};
 use crate::device::SelectedDevice;
 use crate::error::{Error, Result};
 use crate::inference::Translator;
-use crate::model::{Dropout, NormMode};
 use crate::run_folder;
 use crate::training::checkpoint::{self, CheckpointKind, Counters};
 use crate::training::health::{Symptom, diagnose};
@@ -33,10 +26,12 @@ use crate::training::history::{History, LossRecord, ValidationRecord};
 use crate::training::metrics::Metrics;
 use crate::training::state::TrainingState;
 use crate::training::step::train_step;
+use crate::validation::{
+    MAX_VALIDATION_PAIRS, NamedSample, first_image, fixed_samples, generate_tensors, run_dataset,
+    score_sample,
+};
 use crate::verdict::VerdictMap;
 
-/// Validation compares at most this many pairs (the first of the split), to keep it quick.
-pub const MAX_VALIDATION_PAIRS: usize = 32;
 /// Weight of the newest step in the smoothed seconds-per-step.
 const TIMING_SMOOTHING: f64 = 0.1;
 /// Steps between readings of the run's health (a scan of the loss history: microseconds).
@@ -53,12 +48,6 @@ pub enum StepOutcome {
     EarlyStopped(String),
 }
 
-/// A fixed sample shown in previews or used for validation.
-struct FixedSample {
-    name: String,
-    sample: Sample,
-}
-
 /// A run in progress.
 pub struct Trainer {
     config: RunConfig,
@@ -70,8 +59,8 @@ pub struct Trainer {
     sample_config: SampleConfig,
     steps_per_epoch: usize,
     total_steps: u64,
-    previews: Vec<FixedSample>,
-    validation: Vec<FixedSample>,
+    previews: Vec<NamedSample>,
+    validation: Vec<NamedSample>,
     secs_per_step: Option<f64>,
     on_gpu: bool,
     /// What the loader delivered in the epoch going on (since the start, for a resumed one).
@@ -126,7 +115,7 @@ impl Trainer {
             (request.config.clone(), None)
         };
 
-        let dataset = load_dataset(&config)?;
+        let dataset = run_dataset(&config)?;
         if should_stop() {
             return Ok(None);
         }
@@ -180,13 +169,16 @@ impl Trainer {
         } else {
             &val_pairs
         };
-        let previews = fixed_samples(
+        let (previews, preview_problems) = fixed_samples(
             preview_pairs,
             config.intervals.preview_samples,
             &sample_config,
-            events,
         );
-        let validation = fixed_samples(&val_pairs, MAX_VALIDATION_PAIRS, &sample_config, events);
+        let (validation, validation_problems) =
+            fixed_samples(&val_pairs, MAX_VALIDATION_PAIRS, &sample_config);
+        for problem in preview_problems.into_iter().chain(validation_problems) {
+            events.send(Event::DataProblem(problem));
+        }
         if should_stop() {
             return Ok(None);
         }
@@ -444,24 +436,14 @@ impl Trainer {
         Ok(path)
     }
 
-    /// The sample's input, and the generator's output for it (batch statistics, no dropout),
-    /// as tensors on the run's device.
+    /// The sample's input, and the generator's output for it, on the run's device.
     fn generate_tensors(&self, sample: &Sample) -> Result<(Tensor<4>, Tensor<4>)> {
-        let generator = burn::module::Module::valid(&self.state.generator);
-        let channels = self.sample_config.input_channels;
-        let input = planar_to_tensor(
-            vec![sample.input.clone()],
-            [channels, sample.height, sample.width],
+        generate_tensors(
+            &burn::module::Module::valid(&self.state.generator),
+            sample,
+            self.sample_config.input_channels,
             &self.state.device.clone().inner(),
-        );
-        let output = generator.forward(input.clone(), NormMode::BatchStats, Dropout::Off)?;
-        Ok((input, output))
-    }
-
-    /// The generator's output for a fixed sample (batch statistics, no dropout).
-    fn generate(&self, sample: &Sample) -> Result<DynamicImage> {
-        let (_, output) = self.generate_tensors(sample)?;
-        first_image(output)
+        )
     }
 
     /// The discriminator's verdicts on a preview sample's generated and real pair; none for a
@@ -539,22 +521,16 @@ impl Trainer {
         if self.validation.is_empty() {
             return Ok(());
         }
+        let generator = burn::module::Module::valid(&self.state.generator);
+        let device = self.state.device.clone().inner();
         let mut all = Vec::with_capacity(self.validation.len());
         for fixed in &self.validation {
             if should_stop() {
                 return Ok(());
             }
-            let sample = &fixed.sample;
-            let generated = self.generate(sample)?;
-            let channels = self.sample_config.output_channels;
-            let planar = image_to_planar(&generated, channels);
-            all.push(Metrics::compare(
-                &planar,
-                &sample.target,
-                channels,
-                sample.height,
-                sample.width,
-            ));
+            let (_, metrics) =
+                score_sample(&generator, &fixed.sample, &self.sample_config, &device)?;
+            all.push(metrics);
         }
         let metrics = Metrics::mean(&all);
         let improved = self
@@ -576,59 +552,6 @@ impl Trainer {
         }
         Ok(())
     }
-}
-
-/// The one image of a generator output `[1, C, H, W]`.
-fn first_image(output: Tensor<4>) -> Result<DynamicImage> {
-    tensor_to_images(output)?
-        .pop()
-        .ok_or_else(|| Error::Backend("the generator returned no image".into()))
-}
-
-/// Discovers the dataset of a run and checks it can be trained on.
-fn load_dataset(config: &RunConfig) -> Result<Dataset> {
-    let min_side_px = match config.data.preprocess {
-        Preprocess::Crop => config.data.image_size_px,
-        _ => 0,
-    };
-    let options = DiscoverOptions {
-        hint: config.data.layout,
-        direction: config.data.direction,
-        min_side_px,
-    };
-    let dataset = discover(&config.data.dataset_dir, &options)?;
-    dataset.ensure_trainable()?;
-    Ok(dataset)
-}
-
-/// Loads up to `count` pairs without random jitter; failures are reported and skipped.
-fn fixed_samples(
-    pairs: &[PairEntry],
-    count: usize,
-    config: &SampleConfig,
-    events: &EventSink,
-) -> Vec<FixedSample> {
-    let mut samples = Vec::new();
-    for pair in pairs.iter().take(count) {
-        match load_sample(pair, config, Jitter::none()) {
-            Ok(sample) => samples.push(FixedSample {
-                name: pair
-                    .files
-                    .path()
-                    .file_name()
-                    .map(|name| name.to_string_lossy().to_string())
-                    .unwrap_or_default(),
-                sample,
-            }),
-            Err(err) => {
-                events.send(Event::DataProblem(crate::data::report::Problem {
-                    path: pair.files.path().to_path_buf(),
-                    issue: Issue::Unreadable(err.to_string()),
-                }));
-            }
-        }
-    }
-    samples
 }
 
 /// Writes preview triplets as one PNG: a row per sample, input | generated | target.

@@ -14,11 +14,17 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
 
-use super::protocol::{Event, TranslateInputs, TranslateRequest};
+use super::protocol::{
+    Command, Event, GalleryRequest, JudgeRequest, TranslateInputs, TranslateRequest,
+};
 use super::sink::EventSink;
 use super::{device_hint, panic_message};
 use crate::device::{self, DeviceChoice};
+use crate::gallery::{GalleryHeader, list_checkpoints, score_checkpoint};
 use crate::inference::{ModelSource, Translator, WeightsStamp};
+use crate::run_folder;
+use crate::validation::ValidationPairs;
+use crate::verdict::{judge_images, load_discriminator_of};
 
 /// After a request for the run being trained, the worker publishes its weights after every
 /// step for this long (the next stroke is likely to follow soon).
@@ -113,37 +119,144 @@ struct Translations {
     cached: Option<CachedTranslator>,
 }
 
-/// The thread's loop: one request at a time until the channel closes.
-pub(crate) fn run(requests: &Receiver<TranslateRequest>, sink: EventSink, live: Arc<LiveModel>) {
+/// What the thread does: the inference commands, which run beside training.
+#[derive(Debug)]
+pub(crate) enum Job {
+    Translate(TranslateRequest),
+    Gallery(GalleryRequest),
+    Judge(JudgeRequest),
+}
+
+impl Job {
+    /// The job of an inference command; any other command is given back.
+    pub(crate) fn of(command: Command) -> Result<Self, Command> {
+        match command {
+            Command::Translate(request) => Ok(Job::Translate(*request)),
+            Command::ScoreCheckpoints(request) => Ok(Job::Gallery(request)),
+            Command::Judge(request) => Ok(Job::Judge(*request)),
+            command => Err(command),
+        }
+    }
+
+    /// The request id its events carry.
+    pub(crate) fn id(&self) -> u64 {
+        match self {
+            Job::Translate(request) => request.id,
+            Job::Gallery(request) => request.id,
+            Job::Judge(request) => request.id,
+        }
+    }
+
+    fn device(&self) -> DeviceChoice {
+        match self {
+            Job::Translate(request) => request.device,
+            Job::Gallery(request) => request.device,
+            Job::Judge(request) => request.device,
+        }
+    }
+}
+
+/// The thread's loop: one job at a time until the channel closes.
+pub(crate) fn run(jobs: &Receiver<Job>, sink: EventSink, live: Arc<LiveModel>) {
     let mut translations = Translations {
         sink,
         live,
         cached: None,
     };
-    while let Ok(request) = requests.recv() {
-        translations.handle_guarded(&request, Translations::translate);
+    while let Ok(job) = jobs.recv() {
+        translations.handle_guarded(&job, |translations, job| match job {
+            Job::Translate(request) => translations.translate(request),
+            Job::Gallery(request) => translations.score_gallery(request),
+            Job::Judge(request) => translations.judge(request),
+        });
     }
 }
 
 impl Translations {
-    /// Translates with `translate`; a panic (a bug, a failing device) fails this request only.
-    fn handle_guarded(
-        &mut self,
-        request: &TranslateRequest,
-        translate: impl FnOnce(&mut Self, &TranslateRequest),
-    ) {
-        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| translate(self, request))) {
+    /// Runs `handle`; a panic (a bug, a failing device) fails this job only.
+    fn handle_guarded(&mut self, job: &Job, handle: impl FnOnce(&mut Self, &Job)) {
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| handle(self, job))) {
             // The cached model may be what failed: load it again next time.
             self.cached = None;
+            let what = match job {
+                Job::Translate(_) => "translation",
+                Job::Gallery(_) => "scoring the checkpoints",
+                Job::Judge(_) => "judging",
+            };
             self.sink.send(Event::TranslateFailed {
-                id: request.id,
+                id: job.id(),
                 message: format!(
-                    "translation failed: internal error ({}){}",
+                    "{what} failed: internal error ({}){}",
                     panic_message(panic.as_ref()),
-                    device_hint(request.device)
+                    device_hint(job.device())
                 ),
             });
         }
+    }
+
+    /// Lists a run's checkpoints, then scores them one by one, each reported as it is done.
+    fn score_gallery(&mut self, request: &GalleryRequest) {
+        let started = Instant::now();
+        let id = request.id;
+        let prepared = run_folder::read_config(&request.run_dir).and_then(|config| {
+            let checkpoints = list_checkpoints(&request.run_dir)?;
+            let pairs = ValidationPairs::of_run(&config)?;
+            let selected = device::select(request.device)?;
+            Ok((checkpoints, pairs, selected))
+        });
+        let (checkpoints, pairs, selected) = match prepared {
+            Ok(prepared) => prepared,
+            Err(err) => {
+                self.sink.send(Event::TranslateFailed {
+                    id,
+                    message: format!("could not open the gallery: {err}"),
+                });
+                return;
+            }
+        };
+        for problem in &pairs.problems {
+            self.sink.send(Event::DataProblem(problem.clone()));
+        }
+        self.sink.send(Event::GalleryListed {
+            id,
+            checkpoints: checkpoints.clone(),
+            header: Box::new(GalleryHeader::of(&pairs)),
+        });
+        for (index, checkpoint) in checkpoints.iter().enumerate() {
+            let score = score_checkpoint(&checkpoint.dir, &pairs, &selected.device)
+                .map(Box::new)
+                .map_err(|err| err.to_string());
+            self.sink.send(Event::CheckpointScored { id, index, score });
+        }
+        self.sink.send(Event::GalleryScored {
+            id,
+            millis: started.elapsed().as_millis() as u64,
+        });
+    }
+
+    /// Judges each pair with the discriminator of a run or a checkpoint.
+    fn judge(&mut self, request: &JudgeRequest) {
+        let judged = device::select(request.device).and_then(|selected| {
+            let (discriminator, config) = load_discriminator_of(&request.model, &selected.device)?;
+            let device = selected.device.clone().inner();
+            request
+                .pairs
+                .iter()
+                .map(|(input, output)| {
+                    judge_images(&discriminator, &config, input, output, &device)
+                })
+                .collect::<crate::Result<Vec<_>>>()
+        });
+        let _ = self.sink.send(match judged {
+            Ok(maps) => Event::Judged {
+                id: request.id,
+                maps,
+            },
+            Err(err) => Event::TranslateFailed {
+                id: request.id,
+                message: format!("could not judge: {err}"),
+            },
+        });
     }
 
     fn translate(&mut self, request: &TranslateRequest) {
@@ -311,7 +424,7 @@ mod tests {
             live: Arc::default(),
             cached: None,
         };
-        translations.handle_guarded(&request(7), |_, _| panic!("boom"));
+        translations.handle_guarded(&Job::Translate(request(7)), |_, _| panic!("boom"));
         match events.try_recv() {
             Ok(Event::TranslateFailed { id: 7, message }) => {
                 assert!(message.contains("boom"), "{message}");
@@ -319,7 +432,11 @@ mod tests {
             other => panic!("expected TranslateFailed, got {other:?}"),
         }
         // No run is training: the next request is answered at once, not left waiting.
-        translations.handle_guarded(&request(8), Translations::translate);
+        translations.handle_guarded(&Job::Translate(request(8)), |translations, job| {
+            if let Job::Translate(request) = job {
+                translations.translate(request);
+            }
+        });
         match events.try_recv() {
             Ok(Event::TranslateFailed { id: 8, message }) => {
                 assert!(message.contains("no run is training"), "{message}");

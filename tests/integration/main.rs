@@ -15,6 +15,7 @@ mod data;
 mod data_detection;
 mod engine;
 mod faults;
+mod insight;
 mod kernels;
 mod layering;
 mod model;

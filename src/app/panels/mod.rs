@@ -2,12 +2,15 @@
 //! [`Panel`]: it draws from its own state and what [`PanelCtx`] lends it, and says what should
 //! happen as [`UiAction`]s, which the app applies after the frame.
 
+pub mod checkpoints;
+pub mod compare;
 pub mod data;
 pub mod model_pick;
 pub mod sketch;
 pub mod status;
 pub mod train;
 pub mod translate;
+pub mod verdict_view;
 
 use crate::app::actions::UiAction;
 use crate::app::background::Background;

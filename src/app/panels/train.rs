@@ -7,6 +7,7 @@ use egui_plot::{Legend, Line, Plot, PlotPoints};
 
 use crate::app::actions::UiAction;
 use crate::app::background::Purpose;
+use crate::app::panels::verdict_view::{hovered_cell_ui, verdict_image_ui};
 use crate::app::panels::{Panel, PanelCtx};
 use crate::app::run_view::{CURVE_NAMES, RunState, RunView, loss_curves};
 use crate::app::state::{Preset, Settings, TrainForm};
@@ -605,50 +606,15 @@ fn preview_row_ui(
                 .textures
                 .get(&ctx, &key, || color_image(&map.over(under)));
             let alt = format!("{role} {} at step {step}", triplet.name);
-            let image = egui::Image::new((texture.id(), size))
-                .alt_text(alt)
-                .sense(egui::Sense::hover());
-            let response = ui.add(image);
-            let cell = response.hover_pos().and_then(|pos| {
-                let at = (pos - response.rect.min) / response.rect.size();
-                let (width, height) = map.image_size;
-                map.cell_at(at.x * width as f32, at.y * height as f32)
-            });
-            if let Some(cell) = cell {
-                hovered = Some((role, map, cell, response.rect));
+            if let Some(cell) = verdict_image_ui(ui, &texture, size, alt, role, map) {
+                hovered = Some(cell);
             }
         }
         input_rect
     });
-    let Some((role, map, (row_index, col), map_rect)) = hovered else {
-        return;
-    };
-    let input_rect = row.inner;
-    let patch = map.patch(row_index, col);
-    let scale = input_rect.width() / map.image_size.0 as f32;
-    let patch_rect = egui::Rect::from_min_size(
-        input_rect.min + egui::vec2(patch.x as f32, patch.y as f32) * scale,
-        egui::Vec2::splat(patch.side as f32 * scale),
-    )
-    .intersect(input_rect);
-    let cell_size = map_rect.size() / egui::vec2(map.cols as f32, map.rows as f32);
-    let cell_rect = egui::Rect::from_min_size(
-        map_rect.min + egui::vec2(col as f32, row_index as f32) * cell_size,
-        cell_size,
-    );
-    let stroke = egui::Stroke::new(2.0, Color32::WHITE);
-    let painter = ui.painter();
-    painter.rect_stroke(patch_rect, 0.0, stroke, egui::StrokeKind::Inside);
-    painter.rect_stroke(cell_rect, 0.0, stroke, egui::StrokeKind::Inside);
-    ui.label(format!(
-        "{role}, patch ({row_index}, {col}): P(real) {:.2}. It judges the {side}×{side} square \
-         at ({x}, {y}) of the input, outlined (mean over the map {mean:.2}).",
-        map.at(row_index, col),
-        side = patch.side,
-        x = patch.x,
-        y = patch.y,
-        mean = map.mean(),
-    ));
+    if let Some(hovered) = hovered {
+        hovered_cell_ui(ui, &hovered, row.inner);
+    }
 }
 
 /// The health detectors' warnings, each with its evidence, meaning and what to try.

@@ -1,7 +1,7 @@
 //! The Translate tab: open images or a folder, pick a model and the inference choices, see
 //! input | output side by side, save the results, or translate a whole folder to disk.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use egui::{Color32, DragValue};
 use image::DynamicImage;
@@ -9,12 +9,14 @@ use image::DynamicImage;
 use crate::app::actions::UiAction;
 use crate::app::background::{ModelTarget, Purpose};
 use crate::app::panels::model_pick::model_pick_ui;
+use crate::app::panels::verdict_view::{hovered_cell_ui, verdict_image_ui};
 use crate::app::panels::{Panel, PanelCtx};
 use crate::app::requests::PendingRequests;
 use crate::app::state::InferenceForm;
 use crate::app::textures::{TextureCache, color_image};
 use crate::inference::SizeMode;
 use crate::model::NormMode;
+use crate::verdict::VerdictMap;
 
 /// An image to translate and its result.
 pub struct TranslateItem {
@@ -24,6 +26,20 @@ pub struct TranslateItem {
     pub input: DynamicImage,
     /// The translation, once done.
     pub output: Option<DynamicImage>,
+    /// The run's discriminator's verdicts on (input, output), once judged.
+    pub verdict: Option<VerdictMap>,
+}
+
+/// One image translated under each inference mode.
+pub struct ModesGrid {
+    /// The image.
+    pub path: PathBuf,
+    /// Modes per row (dropout off, then each seed).
+    pub columns: usize,
+    /// Each mode's label and its result once it arrives.
+    pub cells: Vec<(String, Option<DynamicImage>)>,
+    /// Bumped per grid, for its textures.
+    revision: u64,
 }
 
 /// What the Translate tab holds.
@@ -35,6 +51,8 @@ pub struct TranslateView {
     pub load_errors: Vec<String>,
     /// The last result or error, for this tab.
     pub message: Option<Result<String, String>>,
+    /// The first image under each inference mode, when asked for.
+    pub modes: Option<ModesGrid>,
     /// Bumped when new outputs arrive, so their textures are uploaded again.
     revision: u64,
     textures: TextureCache,
@@ -49,6 +67,7 @@ impl TranslateView {
     /// Replaces the images (results and the last message are cleared).
     pub fn set_inputs(&mut self, images: Vec<(PathBuf, Result<DynamicImage, String>)>) {
         self.message = None;
+        self.modes = None;
         self.items.clear();
         self.load_errors.clear();
         for (path, image) in images {
@@ -57,6 +76,7 @@ impl TranslateView {
                     path,
                     input,
                     output: None,
+                    verdict: None,
                 }),
                 Err(message) => self.load_errors.push(message),
             }
@@ -72,10 +92,66 @@ impl TranslateView {
         if lands {
             for (item, output) in self.items.iter_mut().zip(outputs) {
                 item.output = Some(output);
+                item.verdict = None;
             }
             self.revision += 1;
         }
         lands
+    }
+
+    /// Takes the verdicts on the judged `inputs` (those with outputs, in order), which land
+    /// only if the loaded images are still those; returns whether they landed.
+    pub fn take_verdicts(&mut self, inputs: &[PathBuf], maps: Vec<VerdictMap>) -> bool {
+        let judged: Vec<&mut TranslateItem> = self
+            .items
+            .iter_mut()
+            .filter(|item| item.output.is_some())
+            .collect();
+        let lands = judged.len() == inputs.len()
+            && maps.len() == inputs.len()
+            && judged
+                .iter()
+                .zip(inputs)
+                .all(|(item, path)| item.path == *path);
+        if lands {
+            for (item, map) in judged.into_iter().zip(maps) {
+                item.verdict = Some(map);
+            }
+            self.revision += 1;
+        }
+        lands
+    }
+
+    /// The (input, output) pairs to judge, with their paths.
+    pub fn judge_pairs(&self) -> (Vec<PathBuf>, Vec<(DynamicImage, DynamicImage)>) {
+        self.items
+            .iter()
+            .filter_map(|item| {
+                let output = item.output.clone()?;
+                Some((item.path.clone(), (item.input.clone(), output)))
+            })
+            .unzip()
+    }
+
+    /// Starts a grid of `labels` for the image at `path`, `columns` to a row.
+    pub fn start_modes(&mut self, path: PathBuf, labels: Vec<String>, columns: usize) {
+        let revision = self.modes.as_ref().map_or(0, |grid| grid.revision + 1);
+        self.modes = Some(ModesGrid {
+            path,
+            columns: columns.max(1),
+            cells: labels.into_iter().map(|label| (label, None)).collect(),
+            revision,
+        });
+    }
+
+    /// A mode's result, which lands only in the grid of the same image.
+    pub fn take_mode(&mut self, path: &Path, cell: usize, image: DynamicImage) {
+        if let Some(grid) = &mut self.modes
+            && grid.path == path
+            && let Some(slot) = grid.cells.get_mut(cell)
+        {
+            slot.1 = Some(image);
+        }
     }
 
     /// The results, named `<stem>_translated.png`.
@@ -165,8 +241,13 @@ impl Panel for TranslateView {
             actions.push(UiAction::TranslateFolderToDisk(folder));
         }
     });
+        insight_buttons_ui(ui, view, requests, actions);
         status_ui(ui, view, requests);
         ui.separator();
+        if view.modes.is_some() {
+            modes_ui(ui, view);
+            ui.separator();
+        }
         results_ui(ui, view);
     }
 }
@@ -218,6 +299,87 @@ fn size_name(mode: SizeMode) -> &'static str {
     }
 }
 
+/// "Judge with the run's discriminator" and "Compare inference modes".
+fn insight_buttons_ui(
+    ui: &mut egui::Ui,
+    view: &TranslateView,
+    requests: &PendingRequests,
+    actions: &mut Vec<UiAction>,
+) {
+    ui.horizontal(|ui| {
+        let has_results = view.items.iter().any(|item| item.output.is_some());
+        if ui
+            .add_enabled(
+                has_results && !requests.judging(),
+                egui::Button::new("Judge with the run's discriminator"),
+            )
+            .on_hover_text(
+                "The run's PatchGAN scores each input/output pair patch by patch (green: it \
+                 believes the patch real, red: fake). Needs a run or checkpoint folder as the \
+                 model: imported and demo models come without a discriminator.",
+            )
+            .clicked()
+        {
+            actions.push(UiAction::JudgeTranslations);
+        }
+        if ui
+            .add_enabled(
+                !view.items.is_empty() && !requests.comparing_modes(),
+                egui::Button::new("Compare inference modes"),
+            )
+            .on_hover_text(
+                "The first image under batch and running statistics, with dropout off and on \
+                 under several seeds, side by side. The reference's users argue over --eval and \
+                 dropout at test time: here is what each does with your model.",
+            )
+            .clicked()
+        {
+            actions.push(UiAction::CompareInferenceModes);
+        }
+        if requests.judging() || requests.comparing_modes() {
+            ui.spinner();
+        }
+    });
+}
+
+/// The first image under each inference mode, a row per normalisation.
+fn modes_ui(ui: &mut egui::Ui, view: &mut TranslateView) {
+    let Some(grid) = &view.modes else { return };
+    let ctx = ui.ctx().clone();
+    let name = grid
+        .path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    ui.strong(format!(
+        "{name} under each inference mode (the default is the first)"
+    ));
+    let columns = grid.columns;
+    let side = ((ui.available_width() - 16.0 * columns as f32) / columns as f32).clamp(64.0, 200.0);
+    let revision = grid.revision;
+    let textures = &mut view.textures;
+    egui::Grid::new("inference_modes").show(ui, |ui| {
+        for (index, (label, image)) in grid.cells.iter().enumerate() {
+            ui.vertical(|ui| {
+                ui.small(label);
+                match image {
+                    Some(image) => {
+                        let key = format!("modes-{revision}-{index}");
+                        let texture = textures.get(&ctx, &key, || color_image(&image.to_rgb8()));
+                        ui.add(fitted(&texture, side).alt_text(label.clone()));
+                    }
+                    None => {
+                        ui.allocate_ui(egui::vec2(side, side), |ui| ui.spinner());
+                    }
+                }
+            });
+            if (index + 1) % columns == 0 {
+                ui.end_row();
+            }
+        }
+    });
+}
+
 fn status_ui(ui: &mut egui::Ui, view: &TranslateView, requests: &PendingRequests) {
     if requests.translating_loaded_images() {
         ui.horizontal(|ui| {
@@ -248,7 +410,9 @@ fn status_ui(ui: &mut egui::Ui, view: &TranslateView, requests: &PendingRequests
 fn results_ui(ui: &mut egui::Ui, view: &mut TranslateView) {
     let ctx = ui.ctx().clone();
     let revision = view.revision;
-    let side = ((ui.available_width() - 40.0) / 2.0).clamp(96.0, 384.0);
+    let judged = view.items.iter().any(|item| item.verdict.is_some());
+    let columns = if judged { 3.0 } else { 2.0 };
+    let side = ((ui.available_width() - 20.0 * columns) / columns).clamp(96.0, 384.0);
     let textures = &mut view.textures;
     egui::ScrollArea::vertical()
         .id_salt("translations")
@@ -260,18 +424,31 @@ fn results_ui(ui: &mut egui::Ui, view: &mut TranslateView) {
                     .map(|name| name.to_string_lossy().into_owned())
                     .unwrap_or_default();
                 ui.label(&name);
-                ui.horizontal(|ui| {
+                let mut hovered = None;
+                let row = ui.horizontal(|ui| {
                     let input = textures.get(&ctx, &format!("{revision}-{index}-input"), || {
                         color_image(&item.input.to_rgb8())
                     });
-                    ui.add(fitted(&input, side).alt_text(format!("input {name}")));
+                    let input_rect = ui
+                        .add(fitted(&input, side).alt_text(format!("input {name}")))
+                        .rect;
                     match &item.output {
                         Some(output) => {
                             let texture =
                                 textures.get(&ctx, &format!("{revision}-{index}-output"), || {
                                     color_image(&output.to_rgb8())
                                 });
-                            ui.add(fitted(&texture, side).alt_text(format!("output {name}")));
+                            let shown = fitted(&texture, side);
+                            let size = shown.size().unwrap_or(egui::Vec2::splat(side));
+                            ui.add(shown.alt_text(format!("output {name}")));
+                            if let Some(map) = &item.verdict {
+                                let key = format!("{revision}-{index}-verdict");
+                                let texture = textures
+                                    .get(&ctx, &key, || color_image(&map.over(&output.to_rgb8())));
+                                let alt = format!("D's verdict on {name}");
+                                hovered =
+                                    verdict_image_ui(ui, &texture, size, alt, "D on output", map);
+                            }
                         }
                         None => {
                             ui.allocate_ui(egui::vec2(side, side), |ui| {
@@ -279,11 +456,21 @@ fn results_ui(ui: &mut egui::Ui, view: &mut TranslateView) {
                             });
                         }
                     }
+                    input_rect
                 });
+                if let Some(hovered) = hovered {
+                    hovered_cell_ui(ui, &hovered, row.inner);
+                }
             }
         });
     let prefix = format!("{revision}-");
-    textures.retain(|key| key.starts_with(&prefix));
+    let modes_prefix = view
+        .modes
+        .as_ref()
+        .map(|grid| format!("modes-{}-", grid.revision));
+    textures.retain(|key| {
+        key.starts_with(&prefix) || modes_prefix.as_ref().is_some_and(|p| key.starts_with(p))
+    });
 }
 
 /// An image scaled to fit a `side` square, keeping its aspect.

@@ -34,6 +34,7 @@ use self::background::Background;
 use self::device_status::DeviceStatus;
 pub use self::frame_stats::FrameStats;
 use self::panels::checkpoints::GalleryView;
+pub use self::panels::compare::ComparedRun;
 use self::panels::compare::CompareView;
 use self::panels::data::DataView;
 use self::panels::sketch::SketchView;
@@ -218,6 +219,11 @@ impl StudioApp {
     /// The latest translation of the sketch.
     pub fn sketch_result(&self) -> Option<&DynamicImage> {
         self.sketch.result.as_ref()
+    }
+
+    /// The runs the Compare tab overlays, as read.
+    pub fn compared_runs(&self) -> &[ComparedRun] {
+        &self.compare.runs
     }
 
     /// The last error shown in the status bar.

@@ -26,6 +26,7 @@ mod seeded;
 mod size_modes;
 mod training;
 mod ui;
+mod ui_insight;
 mod ui_seams;
 mod util;
 mod worker_seams;

@@ -235,7 +235,7 @@ fn triplet(name: &str, shade: u8) -> Triplet {
 
 /// A 2 × 2 verdict map over a 64 px pair, with the patch geometry of a PatchGAN with one
 /// stride-2 layer.
-fn verdict_map(probabilities: [f32; 4]) -> VerdictMap {
+pub(crate) fn verdict_map(probabilities: [f32; 4]) -> VerdictMap {
     VerdictMap {
         rows: 2,
         cols: 2,

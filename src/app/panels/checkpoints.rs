@@ -278,7 +278,7 @@ fn checkpoint_label_ui(
             ui.label(RichText::new("best.json").color(Color32::LIGHT_GREEN));
         }
         if lowest {
-            ui.label(RichText::new("★ lowest L1").color(Color32::GOLD))
+            ui.label(RichText::new("lowest L1").color(Color32::GOLD))
                 .on_hover_text("The lowest validation L1 of the checkpoints scored here");
         }
     });

@@ -10,6 +10,7 @@ macro_rules! outln {
 }
 
 mod bench;
+mod checkpoints;
 mod compare;
 mod inspect;
 mod judge;
@@ -54,6 +55,9 @@ pub enum Command {
     Inspect(inspect::InspectArgs),
     /// Compare run folders: the options in which they differ and their validation scores.
     Compare(compare::CompareArgs),
+    /// Score every checkpoint of a run on its validation pairs (L1, PSNR, SSIM); optionally
+    /// write their thumbnails or make one the run's best.
+    Checkpoints(checkpoints::CheckpointsArgs),
     /// Write a run's generator as .safetensors with the reference's key names.
     Export(translate::ExportArgs),
     /// Score an (input, output) pair with a run's discriminator, patch by patch, and write the
@@ -96,6 +100,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Translate(args)) => translate::translate_command(device, &args),
         Some(Command::Inspect(args)) => inspect::inspect_command(&args),
         Some(Command::Compare(args)) => compare::compare_command(&args),
+        Some(Command::Checkpoints(args)) => checkpoints::checkpoints_command(device, &args),
         Some(Command::Export(args)) => translate::export_command(device, &args),
         Some(Command::Judge(args)) => judge::judge_command(device, &args),
         Some(Command::Bench(args)) => bench::bench_command(device, &args),

@@ -690,6 +690,40 @@ fn the_cli_trains_then_translates_and_reports_errors_with_exit_codes() {
     );
     let inspected = binary().arg("inspect").arg(&run_dir).output().unwrap();
     assert!(String::from_utf8_lossy(&inspected.stdout).contains("step 3"));
+    // The gallery headless: each checkpoint scored on the 24 validation pairs, a sheet of
+    // thumbnails (inputs, targets, a row per checkpoint), and the best moved by name.
+    let sheet = dir.join("sheet.png");
+    let latest = run_folder::latest(&run_dir).unwrap().unwrap();
+    let latest_name = latest.file_name().unwrap().to_string_lossy().into_owned();
+    let scored = run_ok(
+        binary()
+            .arg("checkpoints")
+            .arg(&run_dir)
+            .args(["-o"])
+            .arg(&sheet)
+            .args(["--make-best", &latest_name]),
+    );
+    let said = String::from_utf8_lossy(&scored.stdout);
+    assert!(said.contains("scored on 24 validation pairs"), "{said}");
+    assert!(said.contains("lowest L1"), "{said}");
+    assert!(said.contains("is now the run's best"), "{said}");
+    assert_eq!(run_folder::best(&run_dir).unwrap(), Some(latest));
+    let rows = 2 + said
+        .lines()
+        .filter(|line| line.starts_with("step_"))
+        .count() as u32;
+    assert_eq!(
+        image::open(&sheet).unwrap().to_rgb8().dimensions(),
+        (32 * 4, 32 * rows)
+    );
+    let unknown = binary()
+        .arg("checkpoints")
+        .arg(&run_dir)
+        .args(["--make-best", "epoch_9999"])
+        .output()
+        .unwrap();
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no checkpoint named epoch_9999"));
 
     let usage = binary().args(["train", "--no-such-flag"]).output().unwrap();
     assert_eq!(usage.status.code(), Some(2));

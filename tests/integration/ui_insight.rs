@@ -86,7 +86,10 @@ fn a_gallery_click_translates_with_that_checkpoint_and_make_best_asks_the_worker
         }
         other => panic!("expected ScoreCheckpoints, got {other:?}"),
     };
-    assert!(has_label(&harness, "reading the run and its validation pairs"));
+    assert!(has_label(
+        &harness,
+        "reading the run and its validation pairs"
+    ));
     let header = GalleryHeader {
         names: vec!["0001_cat.png".into(), "0002_cup.png".into()],
         pairs: 24,
@@ -116,16 +119,26 @@ fn a_gallery_click_translates_with_that_checkpoint_and_make_best_asks_the_worker
         fake.events.send(event).unwrap();
     }
     harness.run_steps(2);
-    assert!(has_label(&harness, "scored 2 checkpoint(s) on 24 pair(s) in 2.5 s"));
+    assert!(has_label(
+        &harness,
+        "scored 2 checkpoint(s) on 24 pair(s) in 2.5 s"
+    ));
     assert!(has_label(&harness, "input 0001_cat.png"));
     assert!(has_label(&harness, "0002_cup.png by step_00000200"));
-    assert!(has_label(&harness, "L1 0.0800 · PSNR 20.00 dB · SSIM 0.500"));
+    assert!(has_label(
+        &harness,
+        "L1 0.0800 · PSNR 20.00 dB · SSIM 0.500"
+    ));
     // The later checkpoint has the lowest L1; the earlier one is best.json.
     assert_eq!(harness.query_all_by_label("lowest L1").count(), 1);
     assert!(has_label(&harness, "best.json"));
 
     // Make best on the later one asks the worker, with its score.
-    harness.query_all_by_label("Make best").last().unwrap().click();
+    harness
+        .query_all_by_label("Make best")
+        .last()
+        .unwrap()
+        .click();
     harness.run_steps(2);
     match one_command(&fake) {
         Command::MakeBest {
@@ -184,7 +197,10 @@ fn a_judged_translation_shows_the_map_and_hovering_a_cell_outlines_its_patch() {
     settings.translate_model.checkpoint_dir = run_dir.display().to_string();
     let (mut harness, fake) = harness(settings);
     let translation = load_and_translate(&mut harness, &fake, "photo.png");
-    assert_eq!(translation.model, Some(ModelSource::RunDir(run_dir.clone())));
+    assert_eq!(
+        translation.model,
+        Some(ModelSource::RunDir(run_dir.clone()))
+    );
     fake.events
         .send(Event::Translated {
             id: translation.id,
@@ -206,7 +222,10 @@ fn a_judged_translation_shows_the_map_and_hovering_a_cell_outlines_its_patch() {
         Command::Judge(request) => {
             assert_eq!(request.model, run_dir);
             assert_eq!(request.pairs.len(), 1);
-            assert_eq!(request.pairs[0].1.to_rgb8().get_pixel(0, 0), &Rgb([200, 200, 0]));
+            assert_eq!(
+                request.pairs[0].1.to_rgb8().get_pixel(0, 0),
+                &Rgb([200, 200, 0])
+            );
             request.id
         }
         other => panic!("expected Judge, got {other:?}"),
@@ -342,7 +361,11 @@ fn the_comparison_overlays_two_runs_and_tables_their_differing_options() {
     let names: Vec<&str> = runs.iter().map(|run| run.name.as_str()).collect();
     assert_eq!(names, ["unet", "no-skips"]);
     for run in runs {
-        assert!(!run.validation_l1.is_empty(), "{}: the baseline validation", run.name);
+        assert!(
+            !run.validation_l1.is_empty(),
+            "{}: the baseline validation",
+            run.name
+        );
         assert_eq!(run.training_l1.len(), 2, "{}: two steps", run.name);
     }
     assert!(has_label(&harness, "best val L1 (step)"));

@@ -112,7 +112,12 @@ impl Trainer {
                 )));
             }
             request.config.validate()?;
-            (request.config.clone(), None)
+            let mut config = request.config.clone();
+            // Recorded absolute: the run is scored, resumed and compared from any folder.
+            let dataset_dir = &config.data.dataset_dir;
+            config.data.dataset_dir =
+                std::path::absolute(dataset_dir).map_err(|err| Error::io(dataset_dir, err))?;
+            (config, None)
         };
 
         let dataset = run_dataset(&config)?;

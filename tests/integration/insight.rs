@@ -165,6 +165,20 @@ fn the_gallery_scores_every_checkpoint_as_training_validated_it() {
 }
 
 #[test]
+fn a_relative_dataset_path_is_recorded_absolute_so_the_run_is_scored_from_anywhere() {
+    let run_dir = temp_dir("insight-relative").join("run");
+    let mut config = tiny_run(1);
+    // Tests run in the crate's folder, as `train --dataroot sample_pairs/sketches` would.
+    config.data.dataset_dir = PathBuf::from("sample_pairs/sketches");
+    let worker = worker();
+    worker.send(request(config, &run_dir, false)).unwrap();
+    until_finished(&worker);
+    let recorded = run_folder::read_config(&run_dir).unwrap().data.dataset_dir;
+    assert!(recorded.is_absolute(), "{}", recorded.display());
+    assert_eq!(recorded.canonicalize().unwrap(), sketches().canonicalize().unwrap());
+}
+
+#[test]
 fn a_checkpoint_of_another_run_cannot_become_the_best() {
     let run_dir = trained_run("insight-foreign-best");
     let foreign = temp_dir("insight-foreign-best-other");

@@ -9,7 +9,9 @@ use anyhow::{Context, bail};
 use image::RgbImage;
 
 use pix2pix_studio::device::{self, DeviceChoice};
-use pix2pix_studio::gallery::{GalleryHeader, list_checkpoints, make_best, score_checkpoint};
+use pix2pix_studio::gallery::{
+    GalleryHeader, list_checkpoints, make_best, score_checkpoint, strip,
+};
 use pix2pix_studio::run_folder;
 use pix2pix_studio::validation::ValidationPairs;
 
@@ -107,25 +109,18 @@ pub fn checkpoints_command(device: DeviceChoice, args: &CheckpointsArgs) -> anyh
 
 /// The inputs, the targets, then each checkpoint's translations, a row each.
 fn contact_sheet(header: &GalleryHeader, rows: &[&[RgbImage]]) -> RgbImage {
-    let all_rows: Vec<&[RgbImage]> = [header.inputs.as_slice(), header.targets.as_slice()]
+    let strips: Vec<RgbImage> = [header.inputs.as_slice(), header.targets.as_slice()]
         .into_iter()
         .chain(rows.iter().copied())
+        .map(strip)
         .collect();
-    let (width, height) = header
-        .inputs
-        .first()
-        .map_or((1, 1), |image| image.dimensions());
-    let columns = all_rows.iter().map(|row| row.len()).max().unwrap_or(0) as u32;
-    let mut sheet = RgbImage::new(width * columns.max(1), height * all_rows.len() as u32);
-    for (row, images) in all_rows.iter().enumerate() {
-        for (column, image) in images.iter().enumerate() {
-            image::imageops::replace(
-                &mut sheet,
-                image,
-                i64::from(width * column as u32),
-                i64::from(height * row as u32),
-            );
-        }
+    let width = strips.iter().map(RgbImage::width).max().unwrap_or(1);
+    let height = strips.iter().map(RgbImage::height).sum::<u32>().max(1);
+    let mut sheet = RgbImage::new(width, height);
+    let mut y = 0;
+    for row in &strips {
+        image::imageops::replace(&mut sheet, row, 0, i64::from(y));
+        y += row.height();
     }
     sheet
 }

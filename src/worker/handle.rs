@@ -20,8 +20,9 @@ const EVENT_CAPACITY: usize = 256;
 /// How the worker runs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct WorkerOptions {
-    /// Train on threads of the lowest priority, so a window stays responsive and translations
-    /// (at the caller's priority) go first. The app sets it; the CLI trains at its own priority.
+    /// Train and score checkpoints on threads of the lowest priority, so a window stays
+    /// responsive and translations (at the caller's priority) go first. The app sets it; the
+    /// CLI works at its own priority.
     pub background_priority: bool,
 }
 
@@ -60,10 +61,19 @@ impl WorkerHandle {
         let sink = EventSink::new(event_sender, Arc::clone(&wake));
         let translation_sink = sink.clone();
         let translation_live = Arc::clone(&live);
+        let background = options.background_priority;
         let translation_thread = std::thread::Builder::new()
             .name("translate".into())
             .spawn(move || {
-                super::translate::run(&translation_receiver, translation_sink, translation_live);
+                let scoring_pool = background
+                    .then(|| super::low_priority_pool("score"))
+                    .flatten();
+                super::translate::run(
+                    &translation_receiver,
+                    translation_sink,
+                    translation_live,
+                    scoring_pool,
+                );
             })
             .map_err(|err| {
                 Error::Backend(format!("could not start the translation thread: {err}"))

@@ -98,7 +98,7 @@ impl Worker {
             start_abandoned: false,
             training_pool: options
                 .background_priority
-                .then(low_priority_pool)
+                .then(|| low_priority_pool("train"))
                 .flatten(),
             live,
             translations,
@@ -469,27 +469,28 @@ fn command_name(command: &Command) -> &'static str {
     }
 }
 
-/// The pool training runs on when the app asks for background priority: the threads of a
-/// dedicated rayon pool get the lowest priority (nice 19 on Linux), so on a busy CPU the window
-/// keeps its frame rate and a translation (on the global pool, at the UI's priority) runs ahead
-/// of training work; training loses nothing when nothing else wants the CPU. Without the pool
-/// (the CLI) training runs at the caller's priority. Failure to build the pool or to lower a
-/// thread only costs responsiveness, so it is logged, not reported.
-fn low_priority_pool() -> Option<rayon::ThreadPool> {
+/// A pool for background work when the app asks for background priority (training, and
+/// scoring checkpoints): the threads of a dedicated rayon pool, named `{name}-N`, get the lowest
+/// priority (nice 19 on Linux), so on a busy CPU the window keeps its frame rate and a
+/// translation (on the global pool, at the UI's priority) runs ahead of that work, which loses
+/// nothing when nothing else wants the CPU. Without the pool (the CLI) the work runs at the
+/// caller's priority. Failure to build the pool or to lower a thread only costs
+/// responsiveness, so it is logged, not reported.
+pub(crate) fn low_priority_pool(name: &'static str) -> Option<rayon::ThreadPool> {
     let pool = rayon::ThreadPoolBuilder::new()
-        .thread_name(|index| format!("train-{index}"))
-        .start_handler(|_| {
+        .thread_name(move |index| format!("{name}-{index}"))
+        .start_handler(move |_| {
             if let Err(err) =
                 thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min)
             {
-                log::debug!("could not lower the priority of a training thread: {err:?}");
+                log::debug!("could not lower the priority of a {name} thread: {err:?}");
             }
         })
         .build();
     match pool {
         Ok(pool) => Some(pool),
         Err(err) => {
-            log::warn!("no low-priority training pool, training at normal priority: {err}");
+            log::warn!("no low-priority {name} pool, working at normal priority: {err}");
             None
         }
     }

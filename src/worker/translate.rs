@@ -117,6 +117,9 @@ struct Translations {
     sink: EventSink,
     live: Arc<LiveModel>,
     cached: Option<CachedTranslator>,
+    /// Where checkpoints are scored when the app asked for background priority (a gallery is
+    /// background work; a translation someone waits for is not).
+    scoring_pool: Option<rayon::ThreadPool>,
 }
 
 /// What the thread does: the inference commands, which run beside training.
@@ -157,11 +160,17 @@ impl Job {
 }
 
 /// The thread's loop: one job at a time until the channel closes.
-pub(crate) fn run(jobs: &Receiver<Job>, sink: EventSink, live: Arc<LiveModel>) {
+pub(crate) fn run(
+    jobs: &Receiver<Job>,
+    sink: EventSink,
+    live: Arc<LiveModel>,
+    scoring_pool: Option<rayon::ThreadPool>,
+) {
     let mut translations = Translations {
         sink,
         live,
         cached: None,
+        scoring_pool,
     };
     while let Ok(job) = jobs.recv() {
         translations.handle_guarded(&job, |translations, job| match job {
@@ -223,9 +232,12 @@ impl Translations {
             header: Box::new(GalleryHeader::of(&pairs)),
         });
         for (index, checkpoint) in checkpoints.iter().enumerate() {
-            let score = score_checkpoint(&checkpoint.dir, &pairs, &selected.device)
-                .map(Box::new)
-                .map_err(|err| err.to_string());
+            let score = || score_checkpoint(&checkpoint.dir, &pairs, &selected.device);
+            let score = match &self.scoring_pool {
+                Some(pool) => pool.install(score),
+                None => score(),
+            };
+            let score = score.map(Box::new).map_err(|err| err.to_string());
             self.sink.send(Event::CheckpointScored { id, index, score });
         }
         self.sink.send(Event::GalleryScored {
@@ -423,6 +435,7 @@ mod tests {
             sink: EventSink::new(sender, Arc::new(|_| {})),
             live: Arc::default(),
             cached: None,
+            scoring_pool: None,
         };
         translations.handle_guarded(&Job::Translate(request(7)), |_, _| panic!("boom"));
         match events.try_recv() {

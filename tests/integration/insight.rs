@@ -175,7 +175,10 @@ fn a_relative_dataset_path_is_recorded_absolute_so_the_run_is_scored_from_anywhe
     until_finished(&worker);
     let recorded = run_folder::read_config(&run_dir).unwrap().data.dataset_dir;
     assert!(recorded.is_absolute(), "{}", recorded.display());
-    assert_eq!(recorded.canonicalize().unwrap(), sketches().canonicalize().unwrap());
+    assert_eq!(
+        recorded.canonicalize().unwrap(),
+        sketches().canonicalize().unwrap()
+    );
 }
 
 #[test]

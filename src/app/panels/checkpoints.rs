@@ -16,6 +16,8 @@ use crate::worker::Command;
 
 /// Side of a thumbnail, in points.
 const THUMBNAIL_SIDE: f32 = 112.0;
+/// Width of the column of names, scores and buttons left of each row.
+const LABEL_WIDTH: f32 = 260.0;
 
 /// What the Checkpoints tab holds: the run shown and its scores as they arrive.
 #[derive(Default)]
@@ -155,19 +157,21 @@ impl Panel for GalleryView {
 impl GalleryView {
     fn status_ui(&self, ui: &mut egui::Ui) {
         if self.scoring {
+            // A still bar, redrawn when a score arrives: an animated spinner would repaint the
+            // window continuously, and on a software renderer those frames take the CPU the
+            // scoring needs.
             let done = self.scores.iter().filter(|score| score.is_some()).count();
-            ui.horizontal(|ui| {
-                ui.spinner();
-                ui.label(if self.header.is_some() {
-                    format!(
-                        "scoring checkpoint {} of {}...",
-                        (done + 1).min(self.checkpoints.len()),
-                        self.checkpoints.len()
-                    )
-                } else {
-                    "reading the run and its validation pairs...".into()
-                });
-            });
+            let total = self.checkpoints.len();
+            let text = if self.header.is_some() {
+                format!("scored {done} of {total} checkpoints...")
+            } else {
+                "reading the run and its validation pairs...".into()
+            };
+            ui.add(
+                egui::ProgressBar::new(done as f32 / total.max(1) as f32)
+                    .desired_width(360.0)
+                    .text(text),
+            );
         }
         match &self.message {
             Some(Ok(message)) => {
@@ -207,19 +211,15 @@ impl GalleryView {
             ui.add(egui::Image::new((texture.id(), size)).alt_text(alt));
         };
         let names = &header.names;
+        let name = |index: usize| names.get(index).map_or("", String::as_str);
         for (role, images) in [("input", &header.inputs), ("target", &header.targets)] {
             ui.horizontal(|ui| {
-                ui.allocate_ui(egui::vec2(260.0, THUMBNAIL_SIDE), |ui| {
+                label_column(ui, |ui| {
                     ui.strong(format!("validation {role}s"));
                 });
                 for (index, image) in images.iter().enumerate() {
-                    let name = names.get(index).map_or("", String::as_str);
-                    picture(
-                        ui,
-                        format!("{role}-{index}"),
-                        image,
-                        format!("{role} {name}"),
-                    );
+                    let alt = format!("{role} {}", name(index));
+                    picture(ui, format!("{role}-{index}"), image, alt);
                 }
             });
         }
@@ -228,35 +228,36 @@ impl GalleryView {
         for (index, entry) in self.checkpoints.iter().enumerate() {
             let score = self.scores.get(index).and_then(Option::as_ref);
             ui.horizontal(|ui| {
-                ui.allocate_ui(egui::vec2(260.0, THUMBNAIL_SIDE), |ui| {
-                    ui.vertical(|ui| {
-                        checkpoint_label_ui(ui, entry, score, lowest == Some(index));
-                        checkpoint_buttons_ui(ui, &run_dir, entry, score, actions);
-                    });
+                label_column(ui, |ui| {
+                    checkpoint_label_ui(ui, entry, score, lowest == Some(index));
+                    checkpoint_buttons_ui(ui, &run_dir, entry, score, actions);
                 });
                 match score {
                     Some(Ok(score)) => {
                         for (sample, image) in score.thumbnails.iter().enumerate() {
-                            let name = names.get(sample).map_or("", String::as_str);
-                            picture(
-                                ui,
-                                format!("{}-{sample}", entry.name),
-                                image,
-                                format!("{} by {}", name, entry.name),
-                            );
+                            let alt = format!("{} by {}", name(sample), entry.name);
+                            picture(ui, format!("{}-{sample}", entry.name), image, alt);
                         }
                     }
                     Some(Err(message)) => {
                         ui.colored_label(Color32::LIGHT_RED, message);
                     }
                     None => {
-                        ui.spinner();
+                        ui.weak("waiting to be scored");
                     }
                 }
             });
             ui.separator();
         }
     }
+}
+
+/// The fixed-width column left of a row's pictures, so the pictures of all rows line up.
+fn label_column(ui: &mut egui::Ui, content: impl FnOnce(&mut egui::Ui)) {
+    ui.allocate_ui(egui::vec2(LABEL_WIDTH, THUMBNAIL_SIDE), |ui| {
+        ui.set_min_width(LABEL_WIDTH);
+        ui.vertical(content);
+    });
 }
 
 /// A checkpoint's name, step, roles and scores.

@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # Launches the real app under Xvfb with first-launch settings on the bundled sample data, draws a
 # sketch (coloured by the demo model), starts a short Quick-preset training, hovers a verdict
-# map, translates the example sketches, and saves a screenshot of each tab into
-# docs/screenshots/.
+# map, translates the example sketches, judges them with a run's discriminator, compares the
+# inference modes, scores a run's checkpoints, compares runs, and saves a screenshot of each
+# view into docs/screenshots/.
+#
+# GALLERY_RUN: the run whose checkpoints are scored and whose discriminator judges (default:
+# the run this session trains, which has few checkpoints yet). COMPARE_RUNS: run folders to
+# compare, separated by spaces (default: that run alone).
 #
 # MEASURE=1 also records the frame intervals while training, with the window asking for 30
 # frames a second (`--frame-log`), and prints their p50 / p95 and the steps trained: the
@@ -72,6 +77,44 @@ xdotool key Return
 sleep 4
 xdotool mousemove 64 112 click 1
 shot translate 8
+
+# The same sketches by the gallery's run, judged by its discriminator, a map cell hovered.
+gallery_run="${GALLERY_RUN:-$work/runs/sketches-001}"
+xdotool mousemove 274 66 click 1 # model: checkpoint (adds the Folder row)
+sleep 1
+xdotool mousemove 240 89 click 1
+xdotool key ctrl+a
+xdotool type --delay 5 "$gallery_run"
+sleep 1
+xdotool mousemove 64 134 click 1 # Translate images
+sleep 6
+xdotool mousemove 114 158 click 1 # Judge with the run's discriminator
+sleep 5
+xdotool mousemove 905 425
+shot translate_judge 2
+xdotool mousemove 313 158 click 1 # Compare inference modes
+shot translate_modes 12
+
+# Checkpoints: every checkpoint of the gallery's run scored (training goes on meanwhile).
+xdotool key ctrl+5
+sleep 1
+xdotool mousemove 260 43 click 1
+xdotool key ctrl+a
+xdotool type --delay 5 "$gallery_run"
+sleep 1
+xdotool mousemove 585 43 click 1
+shot checkpoints 40
+
+# Compare: the runs overlaid, their differing options tabled.
+xdotool key ctrl+6
+sleep 1
+for run in ${COMPARE_RUNS:-$gallery_run}; do
+    xdotool mousemove 260 43 click 1
+    xdotool type --delay 5 "$run"
+    xdotool key Return
+    sleep 1
+done
+shot compare 4
 
 xdotool key ctrl+q
 wait $app || true

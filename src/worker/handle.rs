@@ -114,11 +114,10 @@ impl WorkerHandle {
         }
         let starting = matches!(command, Command::StartTraining(_));
         let was_training = starting && self.live.run_started();
-        let sent = match command {
-            command => match Job::of(command) {
-                Ok(job) => self.translations.try_send(job).map_err(refused),
-                Err(command) => self.commands.try_send(command).map_err(refused),
-            },
+        // Inference goes straight to the translation thread; the rest to the worker.
+        let sent = match Job::of(command) {
+            Ok(job) => self.translations.try_send(job).map_err(refused),
+            Err(command) => self.commands.try_send(command).map_err(refused),
         };
         if sent.is_err() && starting && !was_training {
             self.live.run_ended();

@@ -65,10 +65,13 @@ pub fn hovered_cell_ui(ui: &mut egui::Ui, hovered: &HoveredCell<'_>, input_rect:
         map_rect.min + egui::vec2(col as f32, row as f32) * cell_size,
         cell_size,
     );
-    let stroke = egui::Stroke::new(2.0, Color32::WHITE);
+    // Blue inside a dark edge: seen on white sketches, dark photos and the red-to-green map.
     let painter = ui.painter();
-    painter.rect_stroke(patch_rect, 0.0, stroke, egui::StrokeKind::Inside);
-    painter.rect_stroke(cell_rect, 0.0, stroke, egui::StrokeKind::Inside);
+    for rect in [patch_rect, cell_rect] {
+        painter.rect_stroke(rect, 0.0, (4.0, Color32::BLACK), egui::StrokeKind::Inside);
+        let inner = egui::Stroke::new(2.0, Color32::from_rgb(40, 150, 255));
+        painter.rect_stroke(rect.shrink(1.0), 0.0, inner, egui::StrokeKind::Inside);
+    }
     ui.label(format!(
         "{role}, patch ({row}, {col}): P(real) {:.2}. It judges the {side}×{side} square \
          at ({x}, {y}) of the input, outlined (mean over the map {mean:.2}).",

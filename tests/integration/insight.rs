@@ -10,34 +10,14 @@ use pix2pix_studio::gallery::{CheckpointEntry, CheckpointScore, THUMBNAILS};
 use pix2pix_studio::run_folder;
 use pix2pix_studio::worker::{Command, Event, GalleryRequest, JudgeRequest, WorkerHandle};
 
+use crate::checkpoints::small_sketches;
 use crate::engine::{next, request, until_finished, worker};
 use crate::util::{sketches, temp_dir, tiny_run};
 
-/// A copy of the first `train` and `val` pairs of the sketches in `dir`, so a tiny run has
-/// whole epochs.
-fn small_sketches(dir: &Path, train: usize, val: usize) -> PathBuf {
-    let root = dir.join("sketches");
-    for (split, count) in [("train", train), ("val", val)] {
-        let from = sketches().join(split);
-        let to = root.join(split);
-        std::fs::create_dir_all(&to).unwrap();
-        let mut names: Vec<_> = std::fs::read_dir(&from)
-            .unwrap()
-            .map(|entry| entry.unwrap().file_name())
-            .collect();
-        names.sort();
-        for name in names.into_iter().take(count) {
-            std::fs::copy(from.join(&name), to.join(&name)).unwrap();
-        }
-    }
-    root
-}
-
 /// Trains two epochs of six steps into a fresh run folder, keeping both epochs.
 fn trained_run(test: &str) -> PathBuf {
-    let dir = temp_dir(test);
-    let dataset = small_sketches(&dir, 6, 3);
-    let run_dir = dir.join("run");
+    let dataset = small_sketches(&format!("{test}-data"), 6, 3);
+    let run_dir = temp_dir(test).join("run");
     let mut config = tiny_run(12);
     config.data.dataset_dir = dataset;
     config.intervals.validate_every_steps = 3;
@@ -198,9 +178,8 @@ fn a_checkpoint_of_another_run_cannot_become_the_best() {
 
 #[test]
 fn a_gallery_of_a_run_whose_dataset_is_gone_says_so() {
-    let dir = temp_dir("insight-gone");
-    let dataset = small_sketches(&dir, 6, 3);
-    let run_dir = dir.join("run");
+    let dataset = small_sketches("insight-gone-data", 6, 3);
+    let run_dir = temp_dir("insight-gone").join("run");
     let mut config = tiny_run(2);
     config.data.dataset_dir = dataset.clone();
     let worker = worker();

@@ -51,6 +51,30 @@ fn score(l1: f64) -> Box<CheckpointScore> {
     })
 }
 
+/// Loads the Translate tab's folder, translates it (answered with `output` for `name`) and
+/// presses "Judge with the run's discriminator".
+fn judged_translation(
+    harness: &mut Harness<'static, StudioApp>,
+    fake: &Fake,
+    name: &str,
+    output: RgbImage,
+) {
+    let translation = load_and_translate(harness, fake, name);
+    fake.events
+        .send(Event::Translated {
+            id: translation.id,
+            images: vec![DynamicImage::ImageRgb8(output)],
+            files: Vec::new(),
+            millis: 3,
+        })
+        .unwrap();
+    harness.run_steps(2);
+    harness
+        .get_by_label("Judge with the run's discriminator")
+        .click();
+    harness.run_steps(2);
+}
+
 /// Sends the one command the app sent since the last look, or fails naming what came.
 fn one_command(fake: &Fake) -> Command {
     let mut sent = fake.sent();
@@ -196,28 +220,8 @@ fn a_judged_translation_shows_the_map_and_hovering_a_cell_outlines_its_patch() {
     settings.translate_model.choice = ModelChoice::Checkpoint;
     settings.translate_model.checkpoint_dir = run_dir.display().to_string();
     let (mut harness, fake) = harness(settings);
-    let translation = load_and_translate(&mut harness, &fake, "photo.png");
-    assert_eq!(
-        translation.model,
-        Some(ModelSource::RunDir(run_dir.clone()))
-    );
-    fake.events
-        .send(Event::Translated {
-            id: translation.id,
-            images: vec![DynamicImage::ImageRgb8(RgbImage::from_pixel(
-                64,
-                64,
-                Rgb([200, 200, 0]),
-            ))],
-            files: Vec::new(),
-            millis: 3,
-        })
-        .unwrap();
-    harness.run_steps(2);
-    harness
-        .get_by_label("Judge with the run's discriminator")
-        .click();
-    harness.run_steps(2);
+    let output = RgbImage::from_pixel(64, 64, Rgb([200, 200, 0]));
+    judged_translation(&mut harness, &fake, "photo.png", output);
     let id = match one_command(&fake) {
         Command::Judge(request) => {
             assert_eq!(request.model, run_dir);
@@ -261,20 +265,7 @@ fn judging_a_demo_model_translation_says_it_has_no_discriminator() {
     settings.tab = Tab::Translate;
     settings.translate_inputs = inputs.display().to_string();
     let (mut harness, fake) = harness(settings);
-    let translation = load_and_translate(&mut harness, &fake, "photo.png");
-    fake.events
-        .send(Event::Translated {
-            id: translation.id,
-            images: vec![DynamicImage::ImageRgb8(picture(60))],
-            files: Vec::new(),
-            millis: 3,
-        })
-        .unwrap();
-    harness.run_steps(2);
-    harness
-        .get_by_label("Judge with the run's discriminator")
-        .click();
-    harness.run_steps(2);
+    judged_translation(&mut harness, &fake, "photo.png", picture(60));
     assert!(fake.sent().is_empty());
     assert!(has_label(&harness, "come without their discriminator"));
 }

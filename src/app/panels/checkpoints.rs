@@ -121,14 +121,6 @@ impl Panel for GalleryView {
             if ui.button("Browse...").clicked() {
                 actions.push(UiAction::Pick(Purpose::GalleryRun));
             }
-            if let Some(dir) = ctx.run.run_dir()
-                && ui
-                    .button("This session's run")
-                    .on_hover_text(dir.display().to_string())
-                    .clicked()
-            {
-                settings.gallery_run = dir.display().to_string();
-            }
             let typed = settings.gallery_run.trim();
             if ui
                 .add_enabled(
@@ -142,6 +134,14 @@ impl Panel for GalleryView {
                 .clicked()
             {
                 actions.push(UiAction::OpenGallery(PathBuf::from(typed)));
+            }
+            if let Some(dir) = ctx.run.run_dir()
+                && ui
+                    .button("This session's run")
+                    .on_hover_text(dir.display().to_string())
+                    .clicked()
+            {
+                settings.gallery_run = dir.display().to_string();
             }
         });
         self.status_ui(ui);

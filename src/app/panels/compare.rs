@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use egui::Color32;
-use egui_plot::{Legend, Line, Plot, PlotPoints, Points};
+use egui_plot::{Legend, Line, Plot, PlotPoints, Points, log_grid_spacer};
 
 use crate::app::actions::UiAction;
 use crate::app::background::Purpose;
@@ -16,6 +16,23 @@ use crate::compare::{RunRecord, comparison_table, run_name};
 const SMOOTHING: f64 = 0.95;
 /// Points per training curve at most (long runs are thinned after smoothing).
 const MAX_CURVE_POINTS: usize = 1500;
+
+/// Distinct colours, one per run, the same in every plot.
+const RUN_COLORS: [Color32; 8] = [
+    Color32::from_rgb(230, 90, 80),
+    Color32::from_rgb(80, 150, 240),
+    Color32::from_rgb(130, 200, 70),
+    Color32::from_rgb(240, 180, 50),
+    Color32::from_rgb(190, 110, 230),
+    Color32::from_rgb(60, 200, 190),
+    Color32::from_rgb(240, 130, 190),
+    Color32::from_rgb(170, 170, 170),
+];
+
+/// The colour of the run at `index` (the palette repeats after eight runs).
+fn run_color(index: usize) -> Color32 {
+    RUN_COLORS[index % RUN_COLORS.len()]
+}
 
 /// One run's curves, `[step, value]`.
 #[derive(Clone, Debug, PartialEq)]
@@ -199,9 +216,9 @@ impl Panel for CompareView {
         egui::ScrollArea::vertical()
             .id_salt("compare")
             .show(ui, |ui| {
-                self.curves_ui(ui);
-                ui.separator();
                 self.table_ui(ui);
+                ui.separator();
+                self.curves_ui(ui);
             });
     }
 }
@@ -211,34 +228,38 @@ impl CompareView {
         let plot = |id: &str, y_label: &str| {
             Plot::new(id.to_string())
                 .legend(Legend::default())
-                .height(170.0)
+                .height(140.0)
                 .x_axis_label("step")
                 .y_axis_label(y_label)
                 .y_axis_min_width(48.0)
+                // Steps of 1, 5, 25 ...: with powers of ten, a 0-40 range in a plot this short
+                // puts its marks too close for labels and the axis shows no numbers.
+                .y_grid_spacer(log_grid_spacer(5))
                 .link_axis(egui::Id::unique("compare_curves"), [true, false])
                 .link_cursor(egui::Id::unique("compare_curves"), [true, false])
                 .allow_scroll(false)
         };
         ui.strong("Validation L1 (lower is better)");
         plot("compare_validation", "val L1").show(ui, |plot_ui| {
-            for run in &self.runs {
+            for (index, run) in self.runs.iter().enumerate() {
                 let points = PlotPoints::from(run.validation_l1.clone());
-                plot_ui.line(Line::new(run.name.clone(), points));
+                plot_ui.line(Line::new(run.name.clone(), points).color(run_color(index)));
                 let markers = PlotPoints::from(run.validation_l1.clone());
-                plot_ui.points(Points::new(run.name.clone(), markers).radius(2.5));
+                let markers = Points::new(run.name.clone(), markers).radius(2.5);
+                plot_ui.points(markers.color(run_color(index)));
             }
         });
         ui.strong("Training λ·L1 and G_GAN (smoothed)");
         plot("compare_l1", "λ·L1").show(ui, |plot_ui| {
-            for run in &self.runs {
+            for (index, run) in self.runs.iter().enumerate() {
                 let points = PlotPoints::from(run.training_l1.clone());
-                plot_ui.line(Line::new(run.name.clone(), points));
+                plot_ui.line(Line::new(run.name.clone(), points).color(run_color(index)));
             }
         });
         plot("compare_gan", "G_GAN").show(ui, |plot_ui| {
-            for run in &self.runs {
+            for (index, run) in self.runs.iter().enumerate() {
                 let points = PlotPoints::from(run.g_gan.clone());
-                plot_ui.line(Line::new(run.name.clone(), points));
+                plot_ui.line(Line::new(run.name.clone(), points).color(run_color(index)));
             }
         });
     }

@@ -3,7 +3,7 @@
 
 use clap::ValueEnum as _;
 use egui::{Color32, DragValue, RichText};
-use egui_plot::{Legend, Line, Plot, PlotPoints};
+use egui_plot::{Legend, Line, Plot, PlotPoints, log_grid_spacer};
 
 use crate::app::actions::UiAction;
 use crate::app::background::Purpose;
@@ -507,6 +507,9 @@ fn curves_ui(ui: &mut egui::Ui, run: &RunView, view: &mut TrainView) {
             .x_axis_label("epoch")
             .y_axis_label(y_label)
             .y_axis_min_width(40.0)
+            // Steps of 1, 5, 25 ...: with powers of ten, a 0-40 range in a plot this short
+            // puts its marks too close for labels and the axis shows no numbers.
+            .y_grid_spacer(log_grid_spacer(5))
             .link_axis(egui::Id::unique("train_curves"), [true, false])
             .link_cursor(egui::Id::unique("train_curves"), [true, false])
             .allow_scroll(false)

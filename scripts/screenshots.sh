@@ -116,6 +116,22 @@ for run in ${COMPARE_RUNS:-$gallery_run}; do
 done
 shot compare 4
 
+# Health: a run broken on purpose (learning rate 0.2, beyond the form's range: started by the
+# CLI), resumed in the app; the discriminator wins within 200 steps and the Train tab says so.
+xdotool key ctrl+2
+sleep 1
+xdotool mousemove 187 60 click 1 # Stop the run going on
+sleep 5
+"$bin" --device cpu train --dataroot "$repo/sample_pairs/sketches" --crop_size 128 --ngf 32 \
+    --ndf 32 --n_epochs 10 --n_epochs_decay 10 --lr 0.2 --max-steps 150 \
+    -o "$work/broken-run" >/dev/null 2>&1
+xdotool mousemove 60 106 click 1 # Resume a run
+sleep 1
+xdotool mousemove 190 129 click 1
+xdotool type --delay 5 "$work/broken-run"
+xdotool mousemove 66 153 click 1
+shot train_health 60
+
 xdotool key ctrl+q
 wait $app || true
 if [ "${MEASURE:-0}" = 1 ]; then

@@ -128,7 +128,9 @@ sleep 5
 xdotool mousemove 60 106 click 1 # Resume a run
 sleep 1
 xdotool mousemove 190 129 click 1
-xdotool type --delay 5 "$work/broken-run"
+sleep 1
+xdotool type --delay 40 "$work/broken-run"
+sleep 1
 xdotool mousemove 66 153 click 1
 shot train_health 60
 

@@ -66,7 +66,7 @@ impl WorkerHandle {
             .name("translate".into())
             .spawn(move || {
                 let scoring_pool = background
-                    .then(|| super::low_priority_pool("score"))
+                    .then(|| super::low_priority_pool("score", super::Yielding::IdleOnly))
                     .flatten();
                 super::translate::run(
                     &translation_receiver,

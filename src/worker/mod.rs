@@ -98,7 +98,7 @@ impl Worker {
             start_abandoned: false,
             training_pool: options
                 .background_priority
-                .then(|| low_priority_pool("train"))
+                .then(|| low_priority_pool("train", Yielding::LowestPriority))
                 .flatten(),
             live,
             translations,
@@ -469,20 +469,33 @@ fn command_name(command: &Command) -> &'static str {
     }
 }
 
+/// How far below the window a background pool's threads run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Yielding {
+    /// The lowest priority (nice 19): the work keeps a small share of a busy CPU (training).
+    LowestPriority,
+    /// Linux's idle class (`SCHED_IDLE`): the work runs only when no other thread wants the CPU
+    /// and is preempted at once when one wakes, so a window's frames (the renderer's threads
+    /// wake several times a frame) never wait for it (scoring checkpoints). Elsewhere, as
+    /// `LowestPriority`.
+    IdleOnly,
+}
+
 /// A pool for background work when the app asks for background priority (training, and
-/// scoring checkpoints): the threads of a dedicated rayon pool, named `{name}-N`, get the lowest
-/// priority (nice 19 on Linux), so on a busy CPU the window keeps its frame rate and a
+/// scoring checkpoints): the threads of a dedicated rayon pool, named `{name}-N`, run below the
+/// window (see [`Yielding`]), so on a busy CPU the window keeps its frame rate and a
 /// translation (on the global pool, at the UI's priority) runs ahead of that work, which loses
 /// nothing when nothing else wants the CPU. Without the pool (the CLI) the work runs at the
 /// caller's priority. Failure to build the pool or to lower a thread only costs
 /// responsiveness, so it is logged, not reported.
-pub(crate) fn low_priority_pool(name: &'static str) -> Option<rayon::ThreadPool> {
+pub(crate) fn low_priority_pool(
+    name: &'static str,
+    yielding: Yielding,
+) -> Option<rayon::ThreadPool> {
     let pool = rayon::ThreadPoolBuilder::new()
         .thread_name(move |index| format!("{name}-{index}"))
         .start_handler(move |_| {
-            if let Err(err) =
-                thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min)
-            {
+            if let Err(err) = lower_current_thread(yielding) {
                 log::debug!("could not lower the priority of a {name} thread: {err:?}");
             }
         })
@@ -494,6 +507,24 @@ pub(crate) fn low_priority_pool(name: &'static str) -> Option<rayon::ThreadPool>
             None
         }
     }
+}
+
+fn lower_current_thread(yielding: Yielding) -> Result<(), thread_priority::Error> {
+    #[cfg(target_os = "linux")]
+    if yielding == Yielding::IdleOnly {
+        use thread_priority::unix::{
+            NormalThreadSchedulePolicy, ThreadSchedulePolicy, set_thread_priority_and_policy,
+            thread_native_id,
+        };
+        let idle = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle);
+        let min = thread_priority::ThreadPriority::Min;
+        if set_thread_priority_and_policy(thread_native_id(), min, idle).is_ok() {
+            return Ok(());
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = yielding;
+    thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min)
 }
 
 #[cfg(test)]

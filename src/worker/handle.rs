@@ -65,14 +65,11 @@ impl WorkerHandle {
         let translation_thread = std::thread::Builder::new()
             .name("translate".into())
             .spawn(move || {
-                let scoring_pool = background
-                    .then(|| super::low_priority_pool("score", super::Yielding::IdleOnly))
-                    .flatten();
                 super::translate::run(
                     &translation_receiver,
                     translation_sink,
                     translation_live,
-                    scoring_pool,
+                    background,
                 );
             })
             .map_err(|err| {

@@ -18,7 +18,7 @@ use super::protocol::{
     Command, Event, GalleryRequest, JudgeRequest, TranslateInputs, TranslateRequest,
 };
 use super::sink::EventSink;
-use super::{device_hint, panic_message};
+use super::{Yielding, device_hint, low_priority_pool, panic_message};
 use crate::device::{self, DeviceChoice};
 use crate::gallery::{GalleryHeader, list_checkpoints, score_checkpoint};
 use crate::inference::{ModelSource, Translator, WeightsStamp};
@@ -82,6 +82,11 @@ impl LiveModel {
         wanted
     }
 
+    /// Whether a run is training now.
+    pub(crate) fn is_training(&self) -> bool {
+        self.lock().training
+    }
+
     /// The worker's generator after a step.
     pub(crate) fn publish(&self, translator: Translator) {
         self.lock().snapshot = Some(translator);
@@ -118,8 +123,31 @@ struct Translations {
     live: Arc<LiveModel>,
     cached: Option<CachedTranslator>,
     /// Where checkpoints are scored when the app asked for background priority (a gallery is
-    /// background work; a translation someone waits for is not).
-    scoring_pool: Option<rayon::ThreadPool>,
+    /// background work; a translation someone waits for is not); `None` for the CLI.
+    scoring_pools: Option<ScoringPools>,
+}
+
+/// The two pools a gallery may be scored on, built when first needed.
+#[derive(Default)]
+struct ScoringPools {
+    /// In the idle class: while nothing trains, frames never wait for the scoring.
+    idle: Option<Option<rayon::ThreadPool>>,
+    /// At nice 19, like training: while a run trains, the scoring shares the CPU with it
+    /// (in the idle class it would get a sixth of it).
+    lowest: Option<Option<rayon::ThreadPool>>,
+}
+
+impl ScoringPools {
+    /// The pool for the next checkpoint, depending on whether a run trains now.
+    fn for_now(&mut self, training: bool) -> Option<&rayon::ThreadPool> {
+        let (slot, yielding) = if training {
+            (&mut self.lowest, Yielding::LowestPriority)
+        } else {
+            (&mut self.idle, Yielding::IdleOnly)
+        };
+        slot.get_or_insert_with(|| low_priority_pool("score", yielding))
+            .as_ref()
+    }
 }
 
 /// What the thread does: the inference commands, which run beside training.
@@ -164,13 +192,13 @@ pub(crate) fn run(
     jobs: &Receiver<Job>,
     sink: EventSink,
     live: Arc<LiveModel>,
-    scoring_pool: Option<rayon::ThreadPool>,
+    background_priority: bool,
 ) {
     let mut translations = Translations {
         sink,
         live,
         cached: None,
-        scoring_pool,
+        scoring_pools: background_priority.then(ScoringPools::default),
     };
     while let Ok(job) = jobs.recv() {
         translations.handle_guarded(&job, |translations, job| match job {
@@ -233,7 +261,12 @@ impl Translations {
         });
         for (index, checkpoint) in checkpoints.iter().enumerate() {
             let score = || score_checkpoint(&checkpoint.dir, &pairs, &selected.device);
-            let score = match &self.scoring_pool {
+            let training = self.live.is_training();
+            let pool = self
+                .scoring_pools
+                .as_mut()
+                .and_then(|pools| pools.for_now(training));
+            let score = match pool {
                 Some(pool) => pool.install(score),
                 None => score(),
             };
@@ -435,7 +468,7 @@ mod tests {
             sink: EventSink::new(sender, Arc::new(|_| {})),
             live: Arc::default(),
             cached: None,
-            scoring_pool: None,
+            scoring_pools: None,
         };
         translations.handle_guarded(&Job::Translate(request(7)), |_, _| panic!("boom"));
         match events.try_recv() {

@@ -104,6 +104,10 @@ xdotool type --delay 5 "$gallery_run"
 sleep 1
 xdotool mousemove 585 43 click 1
 shot checkpoints 40
+# Scrolled to the last rows: the lowest validation L1 and best.json marked.
+xdotool mousemove 600 500
+for _ in $(seq 1 30); do xdotool click 5; done
+shot checkpoints_best 2
 
 # Compare: the runs overlaid, their differing options tabled.
 xdotool key ctrl+6

@@ -8,6 +8,10 @@
 //! - [`config`]: the training configuration.
 //! - [`inference`]: translating images with a trained or imported generator.
 //! - [`run_folder`]: a run folder's config and checkpoint pointers.
+//! - [`validation`]: a run's validation pairs and a generator's score on them.
+//! - [`gallery`]: a run's checkpoints scored side by side; choosing its best.
+//! - [`verdict`]: the PatchGAN's per-patch verdicts on a pair, and what each patch sees.
+//! - [`compare`]: several runs side by side: their differing options and scores.
 //! - [`device`]: choosing a GPU (wgpu) or the CPU (flex).
 //! - [`kernels`]: fast CPU convolutions with their own backward pass (a burn extension).
 //! - [`mod@bench`]: the performance benchmark behind `pix2pix-studio bench`.

@@ -50,10 +50,11 @@ pub fn checkpoints_command(device: DeviceChoice, args: &CheckpointsArgs) -> anyh
             .with_context(|| format!("scoring {}", checkpoint.dir.display()));
         rows.push((checkpoint, score?));
     }
+    // Ties are all marked: the latest checkpoint is often the last kept one's weights.
     let lowest = rows
         .iter()
-        .min_by(|a, b| a.1.metrics.l1.total_cmp(&b.1.metrics.l1))
-        .map(|(checkpoint, _)| checkpoint.name.clone());
+        .map(|(_, score)| score.metrics.l1)
+        .min_by(f64::total_cmp);
     let split = if pairs.from_training_split {
         "training pairs (the dataset has no validation split)"
     } else {
@@ -74,7 +75,7 @@ pub fn checkpoints_command(device: DeviceChoice, args: &CheckpointsArgs) -> anyh
         if checkpoint.is_best {
             marks.push("best.json");
         }
-        if lowest.as_ref() == Some(&checkpoint.name) {
+        if lowest == Some(score.metrics.l1) {
             marks.push("lowest L1");
         }
         let m = score.metrics;

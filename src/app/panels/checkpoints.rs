@@ -92,17 +92,16 @@ impl GalleryView {
         )));
     }
 
-    /// The scored checkpoint with the lowest validation L1.
-    pub fn lowest_l1(&self) -> Option<usize> {
+    /// The lowest validation L1 of the checkpoints scored (the latest checkpoint is often the
+    /// same weights as the last kept one: both are marked).
+    pub fn lowest_l1(&self) -> Option<f64> {
         self.scores
             .iter()
-            .enumerate()
-            .filter_map(|(index, score)| match score {
-                Some(Ok(score)) => Some((index, score.metrics.l1)),
+            .filter_map(|score| match score {
+                Some(Ok(score)) => Some(score.metrics.l1),
                 _ => None,
             })
-            .min_by(|a, b| a.1.total_cmp(&b.1))
-            .map(|(index, _)| index)
+            .min_by(f64::total_cmp)
     }
 }
 
@@ -229,7 +228,11 @@ impl GalleryView {
             let score = self.scores.get(index).and_then(Option::as_ref);
             ui.horizontal(|ui| {
                 label_column(ui, |ui| {
-                    checkpoint_label_ui(ui, entry, score, lowest == Some(index));
+                    let is_lowest = matches!(
+                        (score, lowest),
+                        (Some(Ok(score)), Some(l1)) if score.metrics.l1 == l1
+                    );
+                    checkpoint_label_ui(ui, entry, score, is_lowest);
                     checkpoint_buttons_ui(ui, &run_dir, entry, score, actions);
                 });
                 match score {

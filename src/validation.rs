@@ -90,12 +90,7 @@ impl ValidationPairs {
     /// The run's validation pairs, as its training validates with them; a dataset without a
     /// validation split gives its first training pairs (and says so).
     pub fn of_run(config: &RunConfig) -> Result<Self> {
-        let dataset = run_dataset(config).map_err(|err| {
-            Error::InvalidConfig(format!(
-                "the run's dataset ({}) is needed to score it: {err}",
-                config.data.dataset_dir.display()
-            ))
-        })?;
+        let dataset = run_dataset(config)?;
         let sample_config = SampleConfig::for_run(config, dataset.synth);
         let validation = dataset.split(Split::Val);
         let from_training_split = validation.is_empty();

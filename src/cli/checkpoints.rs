@@ -39,7 +39,8 @@ pub fn checkpoints_command(device: DeviceChoice, args: &CheckpointsArgs) -> anyh
     {
         bail!("{}: no checkpoint named {name}", args.run.display());
     }
-    let pairs = ValidationPairs::of_run(&config)?;
+    let pairs = ValidationPairs::of_run(&config)
+        .context("the run's dataset holds the pairs it is scored on")?;
     for problem in &pairs.problems {
         outln!("skipped {}: {}", problem.path.display(), problem.issue);
     }

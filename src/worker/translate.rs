@@ -235,12 +235,19 @@ impl Translations {
     fn score_gallery(&mut self, request: &GalleryRequest) {
         let started = Instant::now();
         let id = request.id;
-        let prepared = run_folder::read_config(&request.run_dir).and_then(|config| {
-            let checkpoints = list_checkpoints(&request.run_dir)?;
-            let pairs = ValidationPairs::of_run(&config)?;
-            let selected = device::select(request.device)?;
-            Ok((checkpoints, pairs, selected))
-        });
+        let prepared = run_folder::read_config(&request.run_dir)
+            .and_then(|config| {
+                let checkpoints = list_checkpoints(&request.run_dir)?;
+                let selected = device::select(request.device)?;
+                Ok((config, checkpoints, selected))
+            })
+            .map_err(|err| err.to_string())
+            .and_then(|(config, checkpoints, selected)| {
+                let pairs = ValidationPairs::of_run(&config).map_err(|err| {
+                    format!("the run's dataset holds the pairs it is scored on: {err}")
+                })?;
+                Ok((checkpoints, pairs, selected))
+            });
         let (checkpoints, pairs, selected) = match prepared {
             Ok(prepared) => prepared,
             Err(err) => {

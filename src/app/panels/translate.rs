@@ -207,6 +207,8 @@ impl Panel for TranslateView {
             for item in &mut view.items {
                 item.output = None;
             }
+            // The grid showed the previous model.
+            view.modes = None;
         }
         inference_ui(ui, &mut settings.translate);
         ui.horizontal(|ui| {

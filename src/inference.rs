@@ -147,6 +147,15 @@ impl Default for TranslateOptions {
     }
 }
 
+/// Where a file translation writes the result of `input`: `<stem>.png` in `output_dir`.
+pub fn output_file(output_dir: &Path, input: &Path) -> PathBuf {
+    let stem = input
+        .file_stem()
+        .map(|stem| stem.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    output_dir.join(format!("{stem}.png"))
+}
+
 /// The inference modes people argue over, side by side: each normalisation (batch statistics,
 /// the reference's default at test time; running statistics, its `--eval`) with dropout off
 /// and with dropout on under each of `seeds` (the reference keeps it on). Row by row: a

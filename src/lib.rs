@@ -35,6 +35,7 @@ pub mod model;
 pub mod run_folder;
 pub mod samples;
 pub mod seed;
+pub mod shard;
 pub mod stats;
 pub mod training;
 pub mod validation;

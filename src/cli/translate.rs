@@ -8,10 +8,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 use pix2pix_studio::bundled::DemoModel;
 use pix2pix_studio::data::decode::image_files;
 use pix2pix_studio::device::{self, DeviceChoice};
-use pix2pix_studio::inference::{ModelSource, SizeMode, TranslateOptions, Translator};
+use pix2pix_studio::inference::{ModelSource, SizeMode, TranslateOptions, Translator, output_file};
 use pix2pix_studio::model::NormMode;
 use pix2pix_studio::model::pytorch::{save_generator, save_generator_half};
 use pix2pix_studio::run_folder;
+use pix2pix_studio::shard::Shard;
 use pix2pix_studio::worker::{Command, Event, TranslateInputs, TranslateRequest};
 
 use super::{next_event, spawn_worker};
@@ -41,6 +42,15 @@ pub struct TranslateArgs {
     /// U-Net's multiple), resize (to the nearest multiple and back).
     #[arg(long, value_enum, default_value_t = TranslateOptions::default().size)]
     pub size: SizeMode,
+    /// Translate only shard K of N (0-based, e.g. 0/4 … 3/4): the files whose name hashes to
+    /// K, the same on every machine whatever the listing order, so N jobs of any scheduler
+    /// (a Slurm array, GNU parallel) cover the inputs once between them.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<Shard>,
+    /// Leave out inputs whose output already exists (outputs are written whole or not at all,
+    /// so a killed job restarted with this flag redoes nothing it finished).
+    #[arg(long)]
+    pub skip_existing: bool,
 }
 
 /// Files and folders to the image files to translate (an error when there are none).
@@ -61,7 +71,26 @@ pub fn translate_command(device: DeviceChoice, args: &TranslateArgs) -> anyhow::
             ModelSource::Demo(DemoModel::Sketches)
         }
     };
-    let paths = expand_inputs(&args.inputs)?;
+    let mut paths = expand_inputs(&args.inputs)?;
+    let listed = paths.len();
+    if let Some(shard) = args.shard {
+        paths = shard.select(paths);
+        eprintln!(
+            "shard {}/{}: {} of {listed} image(s)",
+            shard.index,
+            shard.count,
+            paths.len()
+        );
+    }
+    if args.skip_existing {
+        let before = paths.len();
+        paths.retain(|path| !output_file(&args.output, path).exists());
+        eprintln!("{} already translated, left out", before - paths.len());
+    }
+    if paths.is_empty() {
+        outln!("nothing to translate into {}", args.output.display());
+        return Ok(());
+    }
     let options = TranslateOptions {
         norm: if args.eval {
             NormMode::RunningStats

@@ -21,7 +21,7 @@ use super::sink::EventSink;
 use super::{Yielding, device_hint, low_priority_pool, panic_message};
 use crate::device::{self, DeviceChoice};
 use crate::gallery::{GalleryHeader, list_checkpoints, score_checkpoint};
-use crate::inference::{ModelSource, Translator, WeightsStamp};
+use crate::inference::{ModelSource, Translator, WeightsStamp, output_file};
 use crate::run_folder;
 use crate::validation::ValidationPairs;
 use crate::verdict::{judge_images, load_discriminator_of};
@@ -424,11 +424,7 @@ fn translate_files(
             let outcome = crate::data::decode::read_image(path)
                 .and_then(|image| translator.translate(&image, &request.options))
                 .and_then(|output| {
-                    let name = path
-                        .file_stem()
-                        .map(|s| s.to_string_lossy().to_string())
-                        .unwrap_or_default();
-                    let target = output_dir.join(format!("{name}.png"));
+                    let target = output_file(output_dir, path);
                     let mut bytes = Vec::new();
                     output
                         .write_to(

@@ -23,6 +23,7 @@ mod parity;
 mod parity_checks;
 mod pytorch;
 mod seeded;
+mod sharding;
 mod size_modes;
 mod training;
 mod ui;

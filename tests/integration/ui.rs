@@ -245,6 +245,20 @@ pub(crate) fn verdict_map(probabilities: [f32; 4]) -> VerdictMap {
     }
 }
 
+/// What hovering cell (1, 1) of [`verdict_map`] `[.., 0.87]` says, for the map of `role`.
+pub(crate) fn hovered_cell_text(role: &str) -> String {
+    let patch = PatchDiscriminatorConfig::new()
+        .with_n_layers(1)
+        .patch_of(1, 1);
+    format!(
+        "{role}, patch (1, 1): P(real) 0.87. It judges the {side}×{side} square at ({x}, {y}) of \
+         the input",
+        side = patch.2,
+        x = patch.0,
+        y = patch.1
+    )
+}
+
 #[test]
 fn hovering_a_verdict_cell_outlines_its_patch_and_names_its_probability() {
     let (mut harness, fake) = train_tab_with_a_run("ui_verdicts", 50);
@@ -271,16 +285,7 @@ fn hovering_a_verdict_cell_outlines_its_patch_and_names_its_probability() {
         .get_by_label("D on generated 0003_fish.png at step 7")
         .hover();
     harness.run_steps(2);
-    let patch = PatchDiscriminatorConfig::new()
-        .with_n_layers(1)
-        .patch_of(1, 1);
-    let expected = format!(
-        "D on generated, patch (1, 1): P(real) 0.87. It judges the {side}×{side} square at ({x}, \
-         {y}) of the input",
-        side = patch.2,
-        x = patch.0,
-        y = patch.1
-    );
+    let expected = hovered_cell_text("D on generated");
     assert!(has_label(&harness, &expected), "{expected}");
     // Turned off, the maps go.
     harness

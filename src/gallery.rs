@@ -36,11 +36,18 @@ pub struct CheckpointEntry {
 
 /// Every checkpoint of a run, oldest first; folders being written (`.partial-*`) are left
 /// out, and a checkpoint whose `state.json` cannot be read is listed with its name's step (its
-/// scoring will say what is wrong).
+/// scoring will say what is wrong). A run without any is an error that says so.
 pub fn list_checkpoints(run_dir: &Path) -> Result<Vec<CheckpointEntry>> {
     let folder = run_dir.join(CHECKPOINTS);
     let latest = run_folder::latest(run_dir)?;
     let best = run_folder::best(run_dir)?;
+    let no_checkpoint = || Error::Checkpoint {
+        path: run_dir.to_path_buf(),
+        reason: "the run has no checkpoint yet".into(),
+    };
+    if !folder.is_dir() {
+        return Err(no_checkpoint());
+    }
     let entries = std::fs::read_dir(&folder).map_err(|err| Error::io(&folder, err))?;
     let mut checkpoints: Vec<CheckpointEntry> = entries
         .flatten()
@@ -63,6 +70,9 @@ pub fn list_checkpoints(run_dir: &Path) -> Result<Vec<CheckpointEntry>> {
             })
         })
         .collect();
+    if checkpoints.is_empty() {
+        return Err(no_checkpoint());
+    }
     checkpoints.sort_by(|a, b| (a.steps, &a.name).cmp(&(b.steps, &b.name)));
     Ok(checkpoints)
 }

@@ -162,6 +162,17 @@ fn a_relative_dataset_path_is_recorded_absolute_so_the_run_is_scored_from_anywhe
 }
 
 #[test]
+fn a_gallery_of_a_run_without_checkpoints_says_so() {
+    let run_dir = temp_dir("insight-no-checkpoint");
+    pix2pix_studio::run_folder::write_config(&run_dir, &tiny_run(1)).unwrap();
+    let err = pix2pix_studio::gallery::list_checkpoints(&run_dir).unwrap_err();
+    assert!(err.to_string().contains("no checkpoint yet"), "{err}");
+    std::fs::create_dir_all(run_dir.join("checkpoints/.partial-x")).unwrap();
+    let err = pix2pix_studio::gallery::list_checkpoints(&run_dir).unwrap_err();
+    assert!(err.to_string().contains("no checkpoint yet"), "{err}");
+}
+
+#[test]
 fn a_checkpoint_of_another_run_cannot_become_the_best() {
     let run_dir = trained_run("insight-foreign-best");
     let foreign = temp_dir("insight-foreign-best-other");

@@ -173,20 +173,6 @@ pub fn score_checkpoint(
     })
 }
 
-/// Pictures side by side in one (each at its own size, top-aligned): a gallery row drawn as one
-/// texture, and the rows of `checkpoints --sheet`.
-pub fn strip(images: &[RgbImage]) -> RgbImage {
-    let width = images.iter().map(RgbImage::width).sum::<u32>().max(1);
-    let height = images.iter().map(RgbImage::height).max().unwrap_or(1);
-    let mut strip = RgbImage::new(width, height);
-    let mut x = 0;
-    for image in images {
-        image::imageops::replace(&mut strip, image, i64::from(x), 0);
-        x += image.width();
-    }
-    strip
-}
-
 /// Makes `checkpoint` the run's best (`best.json`), with its validation L1 when scored. The
 /// checkpoint must be one of the run's own; the one it replaces is deleted at the run's next
 /// save unless it is kept (an `epoch_*` folder) or the latest.
@@ -214,17 +200,6 @@ pub fn make_best(run_dir: &Path, checkpoint: &Path, val_l1: Option<f64>) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_strip_puts_pictures_side_by_side() {
-        let red = RgbImage::from_pixel(2, 3, image::Rgb([255, 0, 0]));
-        let blue = RgbImage::from_pixel(4, 2, image::Rgb([0, 0, 255]));
-        let strip = strip(&[red, blue]);
-        assert_eq!(strip.dimensions(), (6, 3));
-        assert_eq!(strip.get_pixel(1, 2).0, [255, 0, 0]);
-        assert_eq!(strip.get_pixel(5, 1).0, [0, 0, 255]);
-        assert_eq!(strip.get_pixel(5, 2).0, [0, 0, 0]);
-    }
 
     #[test]
     fn step_counts_come_from_step_folder_names() {

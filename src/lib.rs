@@ -36,6 +36,7 @@ pub mod run_folder;
 pub mod samples;
 pub mod seed;
 pub mod shard;
+pub mod sheet;
 pub mod stats;
 pub mod training;
 pub mod validation;

@@ -9,10 +9,9 @@ use anyhow::{Context, bail};
 use image::RgbImage;
 
 use pix2pix_studio::device::{self, DeviceChoice};
-use pix2pix_studio::gallery::{
-    GalleryHeader, list_checkpoints, make_best, score_checkpoint, strip,
-};
+use pix2pix_studio::gallery::{GalleryHeader, list_checkpoints, make_best, score_checkpoint};
 use pix2pix_studio::run_folder;
+use pix2pix_studio::sheet::sheet;
 use pix2pix_studio::validation::ValidationPairs;
 
 /// Options of `checkpoints`.
@@ -111,18 +110,10 @@ pub fn checkpoints_command(device: DeviceChoice, args: &CheckpointsArgs) -> anyh
 
 /// The inputs, the targets, then each checkpoint's translations, a row each.
 fn contact_sheet(header: &GalleryHeader, rows: &[&[RgbImage]]) -> RgbImage {
-    let strips: Vec<RgbImage> = [header.inputs.as_slice(), header.targets.as_slice()]
+    let rows: Vec<Vec<&RgbImage>> = [header.inputs.as_slice(), header.targets.as_slice()]
         .into_iter()
         .chain(rows.iter().copied())
-        .map(strip)
+        .map(|row| row.iter().collect())
         .collect();
-    let width = strips.iter().map(RgbImage::width).max().unwrap_or(1);
-    let height = strips.iter().map(RgbImage::height).sum::<u32>().max(1);
-    let mut sheet = RgbImage::new(width, height);
-    let mut y = 0;
-    for row in &strips {
-        image::imageops::replace(&mut sheet, row, 0, i64::from(y));
-        y += row.height();
-    }
-    sheet
+    sheet(&rows)
 }

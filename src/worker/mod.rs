@@ -236,7 +236,9 @@ impl Worker {
                     if self.translations.try_send(job).is_err() {
                         self.sink.send(Event::TranslateFailed {
                             id,
-                            message: "too many translations waiting; try again".into(),
+                            message:
+                                "too many translations, judgements or galleries waiting; try again"
+                                    .into(),
                         });
                     }
                 }

@@ -20,6 +20,7 @@ use crate::device::SelectedDevice;
 use crate::error::{Error, Result};
 use crate::inference::Translator;
 use crate::run_folder;
+use crate::sheet::sheet;
 use crate::training::checkpoint::{self, CheckpointKind, Counters};
 use crate::training::health::{Symptom, diagnose};
 use crate::training::history::{History, LossRecord, ValidationRecord};
@@ -561,26 +562,14 @@ impl Trainer {
 
 /// Writes preview triplets as one PNG: a row per sample, input | generated | target.
 fn save_grid(path: &Path, triplets: &[Triplet]) -> Result<()> {
-    let Some(first) = triplets.first() else {
+    if triplets.is_empty() {
         return Ok(());
-    };
-    let (width, height) = (first.input.width(), first.input.height());
-    let mut grid = RgbImage::new(width * 3, height * triplets.len() as u32);
-    for (row, triplet) in triplets.iter().enumerate() {
-        for (column, image) in [&triplet.input, &triplet.generated, &triplet.target]
-            .iter()
-            .enumerate()
-        {
-            if image.dimensions() == (width, height) {
-                image::imageops::replace(
-                    &mut grid,
-                    *image,
-                    i64::from(width) * column as i64,
-                    i64::from(height) * row as i64,
-                );
-            }
-        }
     }
+    let rows: Vec<Vec<&RgbImage>> = triplets
+        .iter()
+        .map(|triplet| vec![&triplet.input, &triplet.generated, &triplet.target])
+        .collect();
+    let grid = sheet(&rows);
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|err| Error::io(dir, err))?;
     }

@@ -98,6 +98,15 @@ pub enum Error {
         reason: String,
     },
 
+    /// A model cannot be written in the requested export format.
+    #[error("{}: cannot export: {reason}", path.display())]
+    Export {
+        /// The file that was to be written.
+        path: PathBuf,
+        /// Why not, and what to do instead.
+        reason: String,
+    },
+
     /// The requested compute device cannot be used.
     #[error("device: {0}")]
     Device(String),

@@ -2,15 +2,16 @@
 //! (`.pth` / `.safetensors`, architecture given or read from the key shapes), applied to images
 //! of any size with an explicit choice of normalisation and dropout.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
-use burn::tensor::Device;
+use burn::tensor::{Device, Tensor};
 use image::DynamicImage;
 use serde::{Deserialize, Serialize};
 
 use crate::bundled::DemoModel;
 use crate::config::RunConfig;
-use crate::data::augment::{FILTER, FitMode, fit_to_multiple};
+use crate::data::augment::{FILTER, FitMode, Undo, fit_to_multiple};
 use crate::data::convert::{image_to_planar, planar_to_tensor, tensor_to_images};
 use crate::error::{Error, Result};
 use crate::model::blocks::NormKind;
@@ -18,6 +19,8 @@ use crate::model::pytorch::{StateDict, generator_from_dict, load_generator};
 use crate::model::{Dropout, NormMode, UnetGenerator, UnetGeneratorConfig};
 use crate::run_folder;
 use crate::seed::{derived_rng, stream};
+use crate::shared_norm::{SharedStatistics, StatisticsPool, needs_pooling};
+use crate::tiling::{AUTO_TILE_ABOVE_PX, Tiles, Tiling, pool_tiles, translate_tiled};
 
 /// Where the generator comes from.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -135,6 +138,9 @@ pub struct TranslateOptions {
     pub dropout_seed: Option<u64>,
     /// Size handling.
     pub size: SizeMode,
+    /// Whether an image translated at its own size is cut into tiles.
+    #[serde(default)]
+    pub tiling: Tiling,
 }
 
 impl Default for TranslateOptions {
@@ -143,6 +149,7 @@ impl Default for TranslateOptions {
             norm: NormMode::BatchStats,
             dropout_seed: None,
             size: SizeMode::TrainedSize,
+            tiling: Tiling::Off,
         }
     }
 }
@@ -178,6 +185,7 @@ pub fn inference_modes(size: SizeMode, seeds: &[u64]) -> Vec<(String, TranslateO
                     norm,
                     dropout_seed,
                     size,
+                    tiling: Tiling::Off,
                 };
                 (format!("{norm_name}, {dropout}"), options)
             })
@@ -286,9 +294,39 @@ impl Translator {
         &self.generator
     }
 
+    /// The side in pixels the model was trained at (the `trained` size mode's size).
+    pub fn trained_size_px(&self) -> u32 {
+        self.trained_size_px
+    }
+
     /// The generator's architecture.
     pub fn config(&self) -> &UnetGeneratorConfig {
         self.generator.config()
+    }
+
+    /// The tiles `image` is translated in under `options`, if it is tiled: always with
+    /// [`Tiling::Tiles`]; with [`Tiling::Auto`] when it is translated at its own size and larger
+    /// than [`AUTO_TILE_ABOVE_PX`] on a side.
+    pub fn tiles_for(
+        &self,
+        image: &DynamicImage,
+        options: &TranslateOptions,
+    ) -> Result<Option<Tiles>> {
+        let multiple = self.generator.config().size_multiple() as u32;
+        let resolve = |size| Tiles::resolve(size, self.trained_size_px, multiple).map(Some);
+        match options.tiling {
+            Tiling::Off => Ok(None),
+            Tiling::Tiles(size) => resolve(size),
+            Tiling::Auto => {
+                let own_size = options.size != SizeMode::TrainedSize;
+                let large = image.width().max(image.height()) > AUTO_TILE_ABOVE_PX;
+                if own_size && large {
+                    resolve(Default::default())
+                } else {
+                    Ok(None)
+                }
+            }
+        }
     }
 
     /// Translates one image; the result has the input's size.
@@ -297,10 +335,111 @@ impl Translator {
         image: &DynamicImage,
         options: &TranslateOptions,
     ) -> Result<DynamicImage> {
+        self.translate_with(image, options, None, &mut |_, _| {})
+    }
+
+    /// [`Self::translate`], normalising with `shared` statistics when given (the frames of a
+    /// video, [`Self::pool_statistics`]) and reporting tiles done of tiles in all when the
+    /// image is tiled.
+    pub fn translate_with(
+        &self,
+        image: &DynamicImage,
+        options: &TranslateOptions,
+        shared: Option<&SharedStatistics>,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<DynamicImage> {
+        let shared = shared.filter(|_| needs_pooling(self.config().norm, options.norm));
+        if let Some(tiles) = self.tiles_for(image, options)? {
+            if options.dropout_seed.is_some() {
+                return Err(Error::InvalidConfig(
+                    "dropout noise would differ from tile to tile and show as seams: translate \
+                     tiled images with dropout off"
+                        .into(),
+                ));
+            }
+            let (working, undo) = self.tiled_working_image(image, options.size);
+            let output = translate_tiled(
+                &self.generator,
+                &self.device,
+                &working,
+                options.norm,
+                tiles,
+                shared,
+                progress,
+            )?;
+            return Ok(match undo {
+                Some(undo) => undo.apply(&output),
+                None => output,
+            });
+        }
+        if shared.is_some() && options.dropout_seed.is_some() {
+            return Err(Error::InvalidConfig(
+                "dropout noise would differ from frame to frame: translate with shared \
+                 statistics with dropout off"
+                    .into(),
+            ));
+        }
+        let original = (image.width(), image.height());
+        let (input, undo) = self.network_input(image, options.size);
+        let output = match shared {
+            Some(shared) => {
+                let mut normaliser = shared.normaliser(&self.device);
+                self.generator
+                    .forward_normalised(input, &mut normaliser, Dropout::Off)?
+            }
+            None => {
+                let masks = match options.dropout_seed {
+                    Some(seed) => {
+                        let mut rng = derived_rng(seed, stream::DROPOUT, 0);
+                        self.generator
+                            .sample_dropout_masks(input.dims(), &mut rng, &self.device)
+                    }
+                    None => Vec::new(),
+                };
+                let dropout = if options.dropout_seed.is_some() {
+                    Dropout::Masks(&masks)
+                } else {
+                    Dropout::Off
+                };
+                self.generator.forward(input, options.norm, dropout)?
+            }
+        };
+        let output = tensor_to_images(output)?
+            .pop()
+            .ok_or_else(|| Error::Backend("the generator returned no image".into()))?;
+        Ok(match undo {
+            Some(undo) => undo.apply(&output),
+            None if (output.width(), output.height()) != original => {
+                output.resize_exact(original.0, original.1, FILTER)
+            }
+            None => output,
+        })
+    }
+
+    /// Adds what the network's norm layers see on `image`, as [`Self::translate`] would feed
+    /// it under `options` (in tiles when it would be tiled), to `pool`: the frames of a video
+    /// pooled for one normalisation.
+    pub fn pool_statistics(
+        &self,
+        pool: &mut StatisticsPool,
+        image: &DynamicImage,
+        options: &TranslateOptions,
+    ) -> Result<()> {
+        match self.tiles_for(image, options)? {
+            Some(tiles) => {
+                let (working, _) = self.tiled_working_image(image, options.size);
+                pool_tiles(pool, &self.generator, &self.device, &working, tiles)
+            }
+            None => pool.add(&self.generator, self.network_input(image, options.size).0),
+        }
+    }
+
+    /// The `[1, C, H, W]` input `image` becomes under `size`, and how to bring an output of
+    /// its size back (`None`: resize back to the image's size, if it differs).
+    fn network_input(&self, image: &DynamicImage, size: SizeMode) -> (Tensor<4>, Option<Undo>) {
         let config = self.generator.config();
         let multiple = config.size_multiple() as u32;
-        let original = (image.width(), image.height());
-        let (fitted, undo) = match options.size {
+        let (fitted, undo) = match size {
             SizeMode::TrainedSize => {
                 let side = self.trained_size_px.max(multiple);
                 (image.resize_exact(side, side, FILTER), None)
@@ -321,30 +460,24 @@ impl Translator {
             [channels, height, width],
             &self.device,
         );
-        let masks = match options.dropout_seed {
-            Some(seed) => {
-                let mut rng = derived_rng(seed, stream::DROPOUT, 0);
-                self.generator
-                    .sample_dropout_masks(input.dims(), &mut rng, &self.device)
+        (input, undo)
+    }
+
+    /// The image tiles are cut from: the image itself (tiles pad its edges, so the trained-size
+    /// mode's resize does not apply), or resized to the nearest multiples in the resize mode.
+    fn tiled_working_image<'a>(
+        &self,
+        image: &'a DynamicImage,
+        size: SizeMode,
+    ) -> (Cow<'a, DynamicImage>, Option<Undo>) {
+        match size {
+            SizeMode::Resize => {
+                let multiple = self.generator.config().size_multiple() as u32;
+                let fitted = fit_to_multiple(image, multiple, FitMode::Resize);
+                (Cow::Owned(fitted.image), Some(fitted.undo))
             }
-            None => Vec::new(),
-        };
-        let dropout = if options.dropout_seed.is_some() {
-            Dropout::Masks(&masks)
-        } else {
-            Dropout::Off
-        };
-        let output = self.generator.forward(input, options.norm, dropout)?;
-        let output = tensor_to_images(output)?
-            .pop()
-            .ok_or_else(|| Error::Backend("the generator returned no image".into()))?;
-        Ok(match undo {
-            Some(undo) => undo.apply(&output),
-            None if (output.width(), output.height()) != original => {
-                output.resize_exact(original.0, original.1, FILTER)
-            }
-            None => output,
-        })
+            SizeMode::Pad | SizeMode::TrainedSize => (Cow::Borrowed(image), None),
+        }
     }
 }
 

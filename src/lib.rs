@@ -7,6 +7,9 @@
 //! - [`samples`]: the generated `sample_pairs/` datasets.
 //! - [`config`]: the training configuration.
 //! - [`inference`]: translating images with a trained or imported generator.
+//! - [`onnx`]: the generator exported as an ONNX graph for other runtimes.
+//! - [`shared_norm`]: one set of normalisation statistics for many tiles or frames.
+//! - [`tiling`]: images of any size translated in blended tiles with one set of statistics.
 //! - [`run_folder`]: a run folder's config and checkpoint pointers.
 //! - [`validation`]: a run's validation pairs and a generator's score on them.
 //! - [`gallery`]: a run's checkpoints scored side by side; choosing its best.
@@ -32,12 +35,15 @@ pub mod gallery;
 pub mod inference;
 pub mod kernels;
 pub mod model;
+pub mod onnx;
 pub mod run_folder;
 pub mod samples;
 pub mod seed;
 pub mod shard;
+pub mod shared_norm;
 pub mod sheet;
 pub mod stats;
+pub mod tiling;
 pub mod training;
 pub mod validation;
 pub mod verdict;

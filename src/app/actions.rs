@@ -42,6 +42,8 @@ pub enum UiAction {
     OpenGallery(PathBuf),
     /// Use a checkpoint in the Translate tab and translate its loaded images.
     TranslateWithCheckpoint(PathBuf),
+    /// Ask where to write a checkpoint's generator as an ONNX model, then write it.
+    ExportOnnx(PathBuf),
     /// Judge the Translate tab's inputs and outputs with its model's discriminator.
     JudgeTranslations,
     /// Translate the Translate tab's first image under each inference mode.

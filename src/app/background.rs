@@ -17,6 +17,8 @@ use crate::data::loader::{SampleConfig, augmented_pair, load_pair_images};
 use crate::data::{Dataset, Direction, SynthTask};
 use crate::data::{DiscoverOptions, PairEntry, discover};
 use crate::fs::write_atomic;
+use crate::inference::ModelSource;
+use crate::onnx::{DEFAULT_OPSET, OnnxOptions, export_model_onnx};
 use crate::seed::{derived_rng, stream};
 
 /// Results waiting for the UI.
@@ -316,6 +318,30 @@ impl Background {
                     (dir, record)
                 })
                 .collect(),
+        });
+    }
+
+    /// Asks where to write the generator of checkpoint `dir` as an ONNX model, then writes it
+    /// with `export`'s defaults (opset 17, each image's own statistics, the trained size).
+    pub fn export_onnx(&self, dir: PathBuf) {
+        self.run("export-onnx", move || {
+            let name = dir.file_name().map_or_else(
+                || "model".into(),
+                |name| name.to_string_lossy().into_owned(),
+            );
+            let Some(path) = rfd::FileDialog::new()
+                .add_filter("ONNX model", &["onnx"])
+                .set_file_name(format!("{name}.onnx"))
+                .save_file()
+            else {
+                return Outcome::Saved(Ok("ONNX export cancelled".into()));
+            };
+            let source = ModelSource::Checkpoint(dir);
+            Outcome::Saved(
+                export_model_onnx(&source, &OnnxOptions::default(), &path)
+                    .map(|()| format!("wrote {} (ONNX, opset {DEFAULT_OPSET})", path.display()))
+                    .map_err(|err| err.to_string()),
+            )
         });
     }
 

@@ -76,7 +76,11 @@ impl StudioApp {
             UiAction::TranslateFolderToDisk(folder) => {
                 let paths = vec![folder];
                 let output_dir = PathBuf::from(self.settings.output_dir.trim());
-                let inputs = TranslateInputs::Files { paths, output_dir };
+                let inputs = TranslateInputs::Files {
+                    paths,
+                    output_dir,
+                    shared_statistics_from: None,
+                };
                 let requester = Requester::FolderJob { done: 0, total: 0 };
                 if self.request_translation(ModelTarget::Translate, inputs, requester) {
                     self.translate.message = None;
@@ -101,6 +105,7 @@ impl StudioApp {
             UiAction::SaveSketch => self.save_sketch(),
             UiAction::OpenGallery(run_dir) => self.open_gallery(run_dir),
             UiAction::TranslateWithCheckpoint(dir) => self.translate_with_checkpoint(dir),
+            UiAction::ExportOnnx(dir) => self.background.export_onnx(dir),
             UiAction::JudgeTranslations => self.judge_translations(),
             UiAction::CompareInferenceModes => self.compare_inference_modes(),
             UiAction::ReadComparedRuns => self.read_compared_runs(),

@@ -54,6 +54,9 @@ impl StudioApp {
             Event::TranslateProgress { id, done, total } => {
                 self.requests.progress(id, done, total);
             }
+            Event::TileProgress { id, done, total } => {
+                self.requests.tile_progress(id, done, total);
+            }
             Event::TranslateFailed { id, message } => {
                 match self.requests.answered(id) {
                     Some(

@@ -48,6 +48,8 @@ pub enum Requester {
 pub struct PendingRequests {
     next_id: u64,
     pending: BTreeMap<u64, Requester>,
+    /// The latest tile progress of a large image: (request, tiles done, tiles in all).
+    tiles: Option<(u64, usize, usize)>,
 }
 
 impl Default for PendingRequests {
@@ -55,6 +57,7 @@ impl Default for PendingRequests {
         Self {
             next_id: 1,
             pending: BTreeMap::new(),
+            tiles: None,
         }
     }
 }
@@ -75,6 +78,21 @@ impl PendingRequests {
     /// The requester of `id`, which the answer ends; `None` when nobody waits for it.
     pub fn answered(&mut self, id: u64) -> Option<Requester> {
         self.pending.remove(&id)
+    }
+
+    /// Progress through the tiles of a large image of request `id`.
+    pub fn tile_progress(&mut self, id: u64, done: usize, total: usize) {
+        if self.pending.contains_key(&id) {
+            self.tiles = Some((id, done, total));
+        }
+    }
+
+    /// Tiles done and in all of the large image being translated, while its request is
+    /// pending.
+    pub fn tiles(&self) -> Option<(usize, usize)> {
+        self.tiles
+            .filter(|(id, _, _)| self.pending.contains_key(id))
+            .map(|(_, done, total)| (done, total))
     }
 
     /// Progress of a folder job.

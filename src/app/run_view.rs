@@ -194,6 +194,7 @@ impl RunView {
             }
             Event::DeviceSelected { .. }
             | Event::TranslateProgress { .. }
+            | Event::TileProgress { .. }
             | Event::Translated { .. }
             | Event::TranslateFailed { .. }
             | Event::GalleryListed { .. }

@@ -11,6 +11,7 @@ use crate::data::{Direction, LayoutHint};
 use crate::device::DeviceChoice;
 use crate::inference::{ModelSource, SizeMode, TranslateOptions};
 use crate::model::NormMode;
+use crate::tiling::Tiling;
 
 /// The tabs of the main window.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -330,6 +331,8 @@ impl InferenceForm {
             norm: self.norm,
             dropout_seed: self.dropout.then_some(self.dropout_seed),
             size: self.size,
+            // Large images at their own size are tiled: memory stays bounded.
+            tiling: Tiling::Auto,
         }
     }
 }

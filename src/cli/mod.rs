@@ -12,6 +12,7 @@ macro_rules! outln {
 mod bench;
 mod checkpoints;
 mod compare;
+mod export;
 mod inspect;
 mod judge;
 mod quality;
@@ -58,8 +59,9 @@ pub enum Command {
     /// Score every checkpoint of a run on its validation pairs (L1, PSNR, SSIM); optionally
     /// write their thumbnails or make one the run's best.
     Checkpoints(checkpoints::CheckpointsArgs),
-    /// Write a run's generator as .safetensors with the reference's key names.
-    Export(translate::ExportArgs),
+    /// Write a run's generator as .safetensors with the reference's key names, or as an ONNX
+    /// model (`-o model.onnx`) for onnxruntime, TensorRT, Unity Sentis and other runtimes.
+    Export(export::ExportArgs),
     /// Score an (input, output) pair with a run's discriminator, patch by patch, and write the
     /// verdict map.
     Judge(judge::JudgeArgs),
@@ -101,7 +103,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Inspect(args)) => inspect::inspect_command(&args),
         Some(Command::Compare(args)) => compare::compare_command(&args),
         Some(Command::Checkpoints(args)) => checkpoints::checkpoints_command(device, &args),
-        Some(Command::Export(args)) => translate::export_command(device, &args),
+        Some(Command::Export(args)) => export::export_command(device, &args),
         Some(Command::Judge(args)) => judge::judge_command(device, &args),
         Some(Command::Bench(args)) => bench::bench_command(device, &args),
         Some(Command::Quality(args)) => quality::quality_command(device, &args),

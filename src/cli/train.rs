@@ -370,6 +370,7 @@ pub(super) fn drive_training(
             }
             Event::DeviceSelected { .. }
             | Event::TranslateProgress { .. }
+            | Event::TileProgress { .. }
             | Event::Translated { .. }
             | Event::TranslateFailed { .. }
             | Event::GalleryListed { .. }

@@ -1,4 +1,4 @@
-//! `translate` (files and folders through the worker, with progress) and `export`.
+//! `translate`: files and folders through the worker, with progress.
 
 use std::path::PathBuf;
 
@@ -7,12 +7,12 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use pix2pix_studio::bundled::DemoModel;
 use pix2pix_studio::data::decode::image_files;
-use pix2pix_studio::device::{self, DeviceChoice};
-use pix2pix_studio::inference::{ModelSource, SizeMode, TranslateOptions, Translator, output_file};
+use pix2pix_studio::device::DeviceChoice;
+use pix2pix_studio::inference::{ModelSource, SizeMode, TranslateOptions, output_file};
 use pix2pix_studio::model::NormMode;
-use pix2pix_studio::model::pytorch::{save_generator, save_generator_half};
-use pix2pix_studio::run_folder;
 use pix2pix_studio::shard::Shard;
+use pix2pix_studio::shared_norm::STATISTICS_FRAMES;
+use pix2pix_studio::tiling::{TileSize, Tiling};
 use pix2pix_studio::worker::{Command, Event, TranslateInputs, TranslateRequest};
 
 use super::{next_event, spawn_worker};
@@ -51,6 +51,25 @@ pub struct TranslateArgs {
     /// so a killed job restarted with this flag redoes nothing it finished).
     #[arg(long)]
     pub skip_existing: bool,
+    /// Translate each image at its own size in overlapping tiles, blended so no edge shows and
+    /// all normalised with one set of statistics: memory is bounded by the tile, not the image
+    /// (a 6000×4000 photo, an aerial scan). Keeps the size (`--size trained` acts as `pad`).
+    #[arg(long)]
+    pub tile: bool,
+    /// With --tile: the tile side in pixels, a multiple of 2^num_downs (default: the size the
+    /// model was trained at).
+    #[arg(long, requires = "tile", value_name = "PX")]
+    pub tile_size: Option<u32>,
+    /// With --tile: how far neighbouring tiles overlap, in pixels (default: a quarter of the
+    /// side).
+    #[arg(long, requires = "tile", value_name = "PX")]
+    pub tile_overlap: Option<u32>,
+    /// Video frames: translate a frame sequence without flicker. Dropout stays off and every
+    /// frame is normalised with the same statistics, pooled over up to 64 frames spread
+    /// through the whole sequence (chosen before --shard, so all shards normalise alike) instead
+    /// of each frame's own. With --eval the stored running statistics are shared already.
+    #[arg(long, conflicts_with = "dropout_seed")]
+    pub consistent: bool,
 }
 
 /// Files and folders to the image files to translate (an error when there are none).
@@ -73,6 +92,14 @@ pub fn translate_command(device: DeviceChoice, args: &TranslateArgs) -> anyhow::
     };
     let mut paths = expand_inputs(&args.inputs)?;
     let listed = paths.len();
+    // The whole sequence, before sharding: every shard pools the same frames.
+    let shared_statistics_from = args.consistent.then(|| paths.clone());
+    if args.consistent {
+        eprintln!(
+            "one normalisation for all frames: statistics pooled over {} of the {listed} frame(s)",
+            listed.min(STATISTICS_FRAMES)
+        );
+    }
     if let Some(shard) = args.shard {
         paths = shard.select(paths);
         eprintln!(
@@ -99,6 +126,14 @@ pub fn translate_command(device: DeviceChoice, args: &TranslateArgs) -> anyhow::
         },
         dropout_seed: args.dropout_seed,
         size: args.size,
+        tiling: if args.tile {
+            Tiling::Tiles(TileSize {
+                side: args.tile_size,
+                overlap: args.tile_overlap,
+            })
+        } else {
+            Tiling::Off
+        },
     };
     let worker = spawn_worker()?;
     worker.send(Command::Translate(Box::new(TranslateRequest {
@@ -107,18 +142,24 @@ pub fn translate_command(device: DeviceChoice, args: &TranslateArgs) -> anyhow::
         inputs: TranslateInputs::Files {
             paths: paths.clone(),
             output_dir: args.output.clone(),
+            shared_statistics_from,
         },
         options,
         device,
     })))?;
     let bar = ProgressBar::new(paths.len() as u64);
     bar.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} [{elapsed_precise}<{eta_precise}]")
-            .context("progress bar template")?,
+        ProgressStyle::with_template(
+            "{bar:30} {pos}/{len} {msg} [{elapsed_precise}<{eta_precise}]",
+        )
+        .context("progress bar template")?,
     );
     loop {
         match next_event(&worker)? {
             Event::TranslateProgress { done, .. } => bar.set_position(done as u64),
+            Event::TileProgress { done, total, .. } => {
+                bar.set_message(format!("(tile {done}/{total})"));
+            }
             Event::Translated { files, millis, .. } => {
                 bar.finish_and_clear();
                 let failed: Vec<_> = files
@@ -149,80 +190,4 @@ pub fn translate_command(device: DeviceChoice, args: &TranslateArgs) -> anyhow::
             _ => {}
         }
     }
-}
-
-/// Options of `export`.
-#[derive(Debug, clap::Args)]
-pub struct ExportArgs {
-    /// A run folder (its latest checkpoint, or the best with --best) or a checkpoint folder.
-    pub model: PathBuf,
-    /// Where to write: a `.safetensors` file (the generator with the reference's key names), or
-    /// a folder, which gets `generator.safetensors` and the run's `config.json` and loads like a
-    /// checkpoint (`translate -m FOLDER`).
-    #[arg(long, short = 'o')]
-    pub output: PathBuf,
-    /// Store the weights in half precision (f16): half the size, for shipping a model.
-    #[arg(long)]
-    pub half: bool,
-    /// Export the checkpoint with the best validation L1 instead of the latest.
-    #[arg(long)]
-    pub best: bool,
-}
-
-/// Runs `export`: loads the generator (which checks it) and writes it with the reference's keys.
-pub fn export_command(device: DeviceChoice, args: &ExportArgs) -> anyhow::Result<()> {
-    let source = match ModelSource::from_path(&args.model)? {
-        ModelSource::RunDir(dir) if args.best => {
-            ModelSource::Checkpoint(run_folder::best(&dir)?.with_context(|| {
-                format!(
-                    "{}: no validation yet, so no best checkpoint",
-                    dir.display()
-                )
-            })?)
-        }
-        ModelSource::Weights { .. } => bail!("{}: already a weights file", args.model.display()),
-        other => other,
-    };
-    let translator = Translator::load(&source, &device::select(device)?.device)?;
-    let is_file = args
-        .output
-        .extension()
-        .is_some_and(|extension| extension == "safetensors");
-    let weights_path = if is_file {
-        args.output.clone()
-    } else {
-        let checkpoint_dir = match &source {
-            ModelSource::RunDir(dir) => run_folder::latest(dir)?
-                .with_context(|| format!("{}: the run has no checkpoint yet", dir.display()))?,
-            ModelSource::Checkpoint(dir) => dir.clone(),
-            ModelSource::Weights { .. } => {
-                bail!("{}: already a weights file", args.model.display())
-            }
-            ModelSource::Demo(_) => bail!("the built-in demo model has no run folder to export"),
-        };
-        let config = run_folder::read_config(&checkpoint_dir)?;
-        run_folder::write_config(&args.output, &config)?;
-        args.output.join("generator.safetensors")
-    };
-    if args.half {
-        save_generator_half(translator.generator(), &weights_path)?;
-    } else {
-        save_generator(translator.generator(), &weights_path)?;
-    }
-    let config = translator.config();
-    outln!(
-        "wrote {} (U-Net num_downs {}, ngf {}, {}→{} channels, {:?} norm): load it in PyTorch with \
-         UnetGenerator({}, {}, {}, {}) and load_state_dict",
-        weights_path.display(),
-        config.num_downs,
-        config.ngf,
-        config.input_channels,
-        config.output_channels,
-        config.norm,
-        config.input_channels,
-        config.output_channels,
-        config.num_downs,
-        config.ngf
-    );
-    Ok(())
 }

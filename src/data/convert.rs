@@ -55,6 +55,11 @@ pub fn tensor_to_images(tensor: Tensor<4>) -> Result<Vec<DynamicImage>> {
         .collect())
 }
 
+/// A value in `[-1, 1]` as an 8-bit pixel value, as the reference saves it.
+pub fn unit_to_u8(value: f32) -> u8 {
+    ((value.clamp(-1.0, 1.0) + 1.0) / 2.0 * 255.0 + 1e-3).min(255.0) as u8
+}
+
 /// An image from planar `[C, H, W]` values in `[-1, 1]`: gray for one channel, else RGB.
 pub fn planar_to_image(
     values: &[f32],
@@ -63,7 +68,7 @@ pub fn planar_to_image(
     width: usize,
 ) -> DynamicImage {
     let plane = height * width;
-    let to_u8 = |v: f32| ((v.clamp(-1.0, 1.0) + 1.0) / 2.0 * 255.0 + 1e-3).min(255.0) as u8;
+    let to_u8 = unit_to_u8;
     let (w, h) = (width as u32, height as u32);
     let value = |channel: usize, i: usize| values.get(channel * plane + i).copied().unwrap_or(-1.0);
     if channels == 1 {

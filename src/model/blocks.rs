@@ -269,6 +269,38 @@ impl Norm2d {
         Self::parameter_free(false)
     }
 
+    /// Whether this is a parameter-free InstanceNorm.
+    pub fn is_instance(&self) -> bool {
+        self.batch.is_none() && self.instance
+    }
+
+    /// Normalises `[B, C, H, W]` with given per-channel statistics `[C]` (mean and biased
+    /// variance) instead of the input's own: BatchNorm's scale and shift follow, InstanceNorm
+    /// has none, no normalisation ignores them.
+    pub fn forward_with_statistics(
+        &self,
+        input: Tensor<4>,
+        mean: Tensor<1>,
+        variance: Tensor<1>,
+    ) -> Tensor<4> {
+        match (&self.batch, self.instance) {
+            (Some(batch_norm), _) => batch_norm_eval(
+                input,
+                batch_norm.gamma.val(),
+                batch_norm.beta.val(),
+                mean,
+                variance,
+            ),
+            (None, true) => {
+                let channels = mean.dims()[0];
+                let ones = Tensor::ones([channels], &input.device());
+                let zeros = Tensor::zeros([channels], &input.device());
+                batch_norm_eval(input, ones, zeros, mean, variance)
+            }
+            (None, false) => input,
+        }
+    }
+
     /// Normalises `[B, C, H, W]`.
     pub fn forward(&self, input: Tensor<4>, mode: NormMode) -> Tensor<4> {
         match (&self.batch, self.instance) {
@@ -276,6 +308,31 @@ impl Norm2d {
             (None, true) => instance_norm(input),
             (None, false) => input,
         }
+    }
+}
+
+/// Normalisation with given statistics (PyTorch's BatchNorm in `eval()`).
+fn batch_norm_eval(
+    input: Tensor<4>,
+    gamma: Tensor<1>,
+    beta: Tensor<1>,
+    mean: Tensor<1>,
+    variance: Tensor<1>,
+) -> Tensor<4> {
+    batch_norm(input, gamma, beta, mean, variance, NORM_EPS)
+}
+
+/// How each norm layer of a forward pass normalises: one [`NormMode`] for all, or a caller's
+/// own rule per layer (statistics shared by all the tiles of a large image).
+pub trait Normaliser {
+    /// Normalises `input` with `norm`; layers are visited in the order the forward pass
+    /// applies them.
+    fn normalise(&mut self, norm: &Norm2d, input: Tensor<4>) -> Tensor<4>;
+}
+
+impl Normaliser for NormMode {
+    fn normalise(&mut self, norm: &Norm2d, input: Tensor<4>) -> Tensor<4> {
+        norm.forward(input, *self)
     }
 }
 

@@ -7,7 +7,7 @@ use burn::tensor::activation::{leaky_relu, relu, tanh};
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::{Rng, RngExt};
 
-use super::blocks::{Conv, ConvTranspose, LEAKY_SLOPE, Norm2d, NormKind, NormMode};
+use super::blocks::{Conv, ConvTranspose, LEAKY_SLOPE, Norm2d, NormKind, NormMode, Normaliser};
 use super::init::WeightInit;
 use crate::config::RunOptions;
 use crate::error::Error;
@@ -330,6 +330,18 @@ impl UnetGenerator {
         mode: NormMode,
         dropout: Dropout<'_>,
     ) -> crate::Result<Tensor<4>> {
+        let mut mode = mode;
+        self.forward_normalised(input, &mut mode, dropout)
+    }
+
+    /// [`Self::forward`] with each norm layer normalising as `normaliser` says (visited down
+    /// path outermost first, then up path innermost first).
+    pub fn forward_normalised(
+        &self,
+        input: Tensor<4>,
+        normaliser: &mut impl Normaliser,
+        dropout: Dropout<'_>,
+    ) -> crate::Result<Tensor<4>> {
         let dims = input.dims();
         self.check_input(dims)?;
         let masks = match dropout {
@@ -356,14 +368,14 @@ impl UnetGenerator {
                 leaky_relu(hidden.clone(), LEAKY_SLOPE)
             };
             skips.push(hidden);
-            hidden = level.down_norm.forward(level.down.forward(activated), mode);
+            hidden = normaliser.normalise(&level.down_norm, level.down.forward(activated));
         }
 
         // Up path, innermost first. The reference's skip holds LeakyReLU(x) (an in-place
         // activation), but only ReLU ever reads it and ReLU(LeakyReLU(x)) = ReLU(x).
         let mut mask_index = masks.map_or(0, <[_]>::len);
         for (depth, (level, skip)) in self.levels.iter().zip(skips).enumerate().rev() {
-            let mut up = level.up_norm.forward(level.up.forward(relu(hidden)), mode);
+            let mut up = normaliser.normalise(&level.up_norm, level.up.forward(relu(hidden)));
             if level.dropout
                 && let Some(masks) = masks
             {

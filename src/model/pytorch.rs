@@ -17,15 +17,21 @@ use super::weight_files::write_safetensors;
 pub use super::weight_files::{HostTensor, StateDict};
 use crate::error::{Error, Result};
 
-/// Where the reference keeps each layer of one U-Net level: `(prefix, index in its Sequential)`.
-struct LevelKeys {
-    down_conv: String,
-    down_norm: String,
-    up_conv: String,
-    up_norm: String,
+/// Where the reference keeps each layer of one U-Net level: the key prefix of each layer
+/// (`<prefix>.weight`, `.bias`, `.running_mean`, ...); empty where the level has no such norm.
+pub struct LevelKeys {
+    /// The down convolution.
+    pub down_conv: String,
+    /// The norm after it.
+    pub down_norm: String,
+    /// The up (transposed) convolution.
+    pub up_conv: String,
+    /// The norm after it.
+    pub up_norm: String,
 }
 
-fn level_keys(depth: usize, num_downs: usize) -> LevelKeys {
+/// The key prefixes of the U-Net level at `depth` (0 = outermost) of a `num_downs`-level net.
+pub fn level_keys(depth: usize, num_downs: usize) -> LevelKeys {
     let prefix = if depth == 0 {
         "model.model.".to_string()
     } else {

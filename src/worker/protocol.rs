@@ -42,6 +42,10 @@ pub enum TranslateInputs {
         paths: Vec<PathBuf>,
         /// Where results go.
         output_dir: PathBuf,
+        /// Video frames: normalise every file with statistics pooled over this sequence
+        /// (images or folders; the whole sequence, of which `paths` may be a shard) so the
+        /// frames do not flicker. `None`: each image its own normalisation.
+        shared_statistics_from: Option<Vec<PathBuf>>,
     },
 }
 
@@ -273,6 +277,15 @@ pub enum Event {
         /// Images in all.
         total: usize,
     },
+    /// Progress through the tiles of a large image being translated.
+    TileProgress {
+        /// The request.
+        id: u64,
+        /// Tiles done (both passes).
+        done: usize,
+        /// Tiles in all.
+        total: usize,
+    },
     /// A translation job finished.
     Translated {
         /// The request.
@@ -352,7 +365,10 @@ impl Event {
     pub fn is_droppable(&self) -> bool {
         matches!(
             self,
-            Event::Progress(_) | Event::Preview { .. } | Event::TranslateProgress { .. }
+            Event::Progress(_)
+                | Event::Preview { .. }
+                | Event::TranslateProgress { .. }
+                | Event::TileProgress { .. }
         )
     }
 }

@@ -21,8 +21,9 @@ use super::sink::EventSink;
 use super::{Yielding, device_hint, low_priority_pool, panic_message};
 use crate::device::{self, DeviceChoice};
 use crate::gallery::{GalleryHeader, list_checkpoints, score_checkpoint};
-use crate::inference::{ModelSource, Translator, WeightsStamp, output_file};
+use crate::inference::{ModelSource, TranslateOptions, Translator, WeightsStamp, output_file};
 use crate::run_folder;
+use crate::shared_norm::{SharedStatistics, StatisticsPool, needs_pooling, statistics_sample};
 use crate::validation::ValidationPairs;
 use crate::verdict::{judge_images, load_discriminator_of};
 
@@ -333,15 +334,35 @@ impl Translations {
         let outcome = match &request.inputs {
             TranslateInputs::Images(images) => images
                 .iter()
-                .map(|image| translator.translate(image, &request.options))
+                .map(|image| {
+                    translator.translate_with(
+                        image,
+                        &request.options,
+                        None,
+                        &mut tile_progress(&self.sink, request.id),
+                    )
+                })
                 .collect::<crate::Result<Vec<_>>>()
                 .map(|images| (images, Vec::new())),
-            TranslateInputs::Files { paths, output_dir } => crate::data::decode::image_files(paths)
-                .map(|inputs| {
-                    let files =
-                        translate_files(translator, request, &inputs, output_dir, &self.sink);
-                    (Vec::new(), files)
-                }),
+            TranslateInputs::Files {
+                paths,
+                output_dir,
+                shared_statistics_from,
+            } => crate::data::decode::image_files(paths).and_then(|inputs| {
+                let shared = match shared_statistics_from {
+                    Some(sequence) => pool_sequence(translator, sequence, &request.options)?,
+                    None => None,
+                };
+                let files = translate_files(
+                    translator,
+                    request,
+                    &inputs,
+                    output_dir,
+                    shared.as_ref(),
+                    &self.sink,
+                );
+                Ok((Vec::new(), files))
+            }),
         };
         if let Loaded::FromFile(cached) = loaded {
             self.cached = Some(cached);
@@ -401,12 +422,47 @@ impl Loaded {
     }
 }
 
+/// Statistics pooled over a sample of `sequence` (see [`statistics_sample`]), where the
+/// normalisation needs them. A frame that cannot be read is left out of the pool (its own
+/// translation reports it).
+fn pool_sequence(
+    translator: &Translator,
+    sequence: &[PathBuf],
+    options: &TranslateOptions,
+) -> crate::Result<Option<SharedStatistics>> {
+    if !needs_pooling(translator.config().norm, options.norm) {
+        return Ok(None);
+    }
+    let frames = crate::data::decode::image_files(sequence)?;
+    let mut pool = StatisticsPool::default();
+    for frame in statistics_sample(&frames) {
+        if let Ok(image) = crate::data::decode::read_image(frame) {
+            translator.pool_statistics(&mut pool, &image, options)?;
+        }
+    }
+    if pool.inputs() == 0 {
+        return Err(crate::Error::InvalidConfig(format!(
+            "none of the {} frame(s) could be read to pool normalisation statistics",
+            frames.len()
+        )));
+    }
+    pool.finish().map(Some)
+}
+
+/// Reports the tiles of a large image as they are done.
+fn tile_progress(sink: &EventSink, id: u64) -> impl FnMut(usize, usize) + '_ {
+    move |done, total| {
+        sink.send(Event::TileProgress { id, done, total });
+    }
+}
+
 /// Translates files one by one into `output_dir` as PNGs; a bad file fails alone.
 fn translate_files(
     translator: &Translator,
     request: &TranslateRequest,
     paths: &[PathBuf],
     output_dir: &Path,
+    shared: Option<&SharedStatistics>,
     sink: &EventSink,
 ) -> Vec<(PathBuf, Result<PathBuf, String>)> {
     if let Err(err) = std::fs::create_dir_all(output_dir) {
@@ -422,7 +478,14 @@ fn translate_files(
         .enumerate()
         .map(|(index, path)| {
             let outcome = crate::data::decode::read_image(path)
-                .and_then(|image| translator.translate(&image, &request.options))
+                .and_then(|image| {
+                    translator.translate_with(
+                        &image,
+                        &request.options,
+                        shared,
+                        &mut tile_progress(sink, request.id),
+                    )
+                })
                 .and_then(|output| {
                     let target = output_file(output_dir, path);
                     let mut bytes = Vec::new();
@@ -452,7 +515,6 @@ fn translate_files(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inference::TranslateOptions;
 
     fn request(id: u64) -> TranslateRequest {
         TranslateRequest {

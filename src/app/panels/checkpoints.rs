@@ -295,7 +295,7 @@ fn checkpoint_label_ui(
     }
 }
 
-/// "Translate with it" and "Make best".
+/// "Translate with it", "Make best" and "Export ONNX...".
 fn checkpoint_buttons_ui(
     ui: &mut egui::Ui,
     run_dir: &Path,
@@ -328,6 +328,14 @@ fn checkpoint_buttons_ui(
                 checkpoint: entry.dir.clone(),
                 val_l1,
             }));
+        }
+        let export = ui.add(egui::Button::new("Export ONNX...")).on_hover_text(
+            "Write this checkpoint's generator as an ONNX model for onnxruntime, TensorRT, \
+             Unity Sentis or a browser: opset 17, each image's own statistics, the trained size. \
+             `pix2pix-studio export --dynamic-size / --eval / --opset` offers the other choices.",
+        );
+        if export.clicked() {
+            actions.push(UiAction::ExportOnnx(entry.dir.clone()));
         }
     });
 }

@@ -389,6 +389,12 @@ fn status_ui(ui: &mut egui::Ui, view: &TranslateView, requests: &PendingRequests
             ui.label("Translating...");
         });
     }
+    if let Some((done, total)) = requests.tiles() {
+        ui.add(
+            egui::ProgressBar::new(done as f32 / total.max(1) as f32)
+                .text(format!("a large image in tiles: {done} / {total}")),
+        );
+    }
     if let Some((done, total)) = requests.folder_job() {
         ui.add(
             egui::ProgressBar::new(done as f32 / total.max(1) as f32)

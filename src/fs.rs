@@ -8,14 +8,21 @@ use crate::error::{Error, Result};
 /// Writes `bytes` to `path` through a uniquely named temporary file in the same folder, flushed
 /// to disk and renamed into place; then the folder itself is flushed so the rename is durable.
 /// A crash, a kill or a full disk in the middle leaves either the old file or the new one, never
-/// a torn one, and no temporary file behind (tempfile removes it on any error).
+/// a torn one, and no temporary file behind (tempfile removes it on any error). The file gets
+/// the permissions a plain create gives (0666 less the umask), not the temporary file's 0600:
+/// translations written into a shared folder must be readable by the others who share it.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let folder = parent_folder(path);
     let result = (|| {
-        let mut file = tempfile::Builder::new()
-            .prefix(".write-")
-            .suffix(".tmp")
-            .tempfile_in(folder)?;
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".write-").suffix(".tmp");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            // Like `File::create`: the kernel applies the umask to this mode.
+            builder.permissions(std::fs::Permissions::from_mode(0o666));
+        }
+        let mut file = builder.tempfile_in(folder)?;
         file.write_all(bytes)?;
         file.as_file().sync_all()?;
         file.persist(path).map_err(|err| err.error)?;
@@ -66,6 +73,20 @@ mod tests {
         write_atomic(&path, b"second").unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"second");
         assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn written_files_are_readable_like_created_ones_not_private_0600() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("p2p-fs-mode-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (atomic, plain) = (dir.join("atomic.png"), dir.join("plain.png"));
+        write_atomic(&atomic, b"x").unwrap();
+        std::fs::write(&plain, b"x").unwrap();
+        let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&atomic), mode(&plain));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

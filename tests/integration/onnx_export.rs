@@ -7,11 +7,11 @@ use std::path::Path;
 
 use burn::tensor::{Device, Tensor, TensorData};
 use pix2pix_studio::error::Error;
-use pix2pix_studio::inference::Translator;
+use pix2pix_studio::inference::{ModelSource, Translator};
 use pix2pix_studio::model::blocks::NormKind;
 use pix2pix_studio::model::pytorch::save_generator;
 use pix2pix_studio::model::{Dropout, NormMode, UnetGenerator, UnetGeneratorConfig};
-use pix2pix_studio::onnx::{OnnxOptions, OnnxSize, export_onnx};
+use pix2pix_studio::onnx::{OnnxOptions, OnnxSize, export_model_onnx, export_onnx};
 use rand::{RngExt, SeedableRng};
 use tract_onnx::prelude::{DatumExt, Framework, InferenceModelExt, IntoRunnable, tvec};
 
@@ -314,4 +314,22 @@ fn export_writes_onnx_from_reference_weights_and_refuses_bad_requests() {
         "{stderr}"
     );
     assert!(!refused.exists());
+}
+
+#[test]
+fn the_apps_export_writes_a_checkpoint_folder_at_its_trained_size() {
+    let dir = temp_dir("onnx-checkpoint");
+    let path = dir.join("sketches.onnx");
+    let demo = ModelSource::from_path(Path::new("assets/demo/sketches")).unwrap();
+    assert!(matches!(demo, ModelSource::Checkpoint(_)));
+    export_model_onnx(&demo, &OnnxOptions::default(), &path).unwrap();
+    let translator = Translator::load(&demo, &Device::default()).unwrap();
+    let side = translator.trained_size_px() as usize;
+    let input = random_input([1, 3, side, side], 11);
+    let ours = translator
+        .generator()
+        .forward(input.clone(), NormMode::BatchStats, Dropout::Off)
+        .unwrap();
+    let difference = max_abs_diff(&values(ours), &tract_output(&path, &input));
+    assert!(difference <= TOLERANCE, "{difference:.2e}");
 }

@@ -8,9 +8,13 @@
 //! are one `im2col`/`col2im` and one large matrix product each, and the transposed
 //! convolution of the U-Net's up path reuses the same three with the roles swapped.
 //!
-//! Only host-memory tensors take this path ([`conv2d`], [`conv_transpose2d`] check the
-//! device); on a GPU the layers call burn's own convolutions.
+//! LeakyReLU and ReLU get the same treatment ([`activation`]): one pass each way instead of
+//! burn's five.
+//!
+//! Only host-memory tensors take this path ([`conv2d`], [`conv_transpose2d`], [`leaky_relu`],
+//! [`relu`] check the device); on a GPU the layers call burn's own operations.
 
+mod activation;
 mod autodiff;
 mod flex;
 pub mod im2col;
@@ -18,6 +22,7 @@ pub mod im2col;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, Dispatch, backend_extension};
 use burn::tensor::Tensor;
+use burn::tensor::activation::{leaky_relu as burn_leaky_relu, relu as burn_relu};
 use burn::tensor::module::{conv_transpose2d as burn_conv_transpose2d, conv2d as burn_conv2d};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 
@@ -55,6 +60,39 @@ pub trait ConvKernels: Backend {
         padding: usize,
         kernel: usize,
     ) -> FloatTensor<Self>;
+}
+
+/// LeakyReLU and its gradient, each one pass (ReLU is slope 0).
+#[backend_extension(Flex, Autodiff)]
+pub trait ActivationKernels: Backend {
+    /// `x > 0 ? x : slope·x`.
+    fn leaky_relu_forward(x: FloatTensor<Self>, slope: f32) -> FloatTensor<Self>;
+
+    /// The gradient in `x` given the output gradient: `x > 0 ? grad : slope·grad`.
+    fn leaky_relu_backward(
+        x: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        slope: f32,
+    ) -> FloatTensor<Self>;
+}
+
+/// PyTorch's `LeakyReLU(slope)`: `x > 0 ? x : slope·x`, its gradient `slope` where `x <= 0`.
+pub fn leaky_relu<const D: usize>(x: Tensor<D>, slope: f64) -> Tensor<D> {
+    if !is_host_memory(&x.device()) {
+        return burn_leaky_relu(x, slope);
+    }
+    Tensor::from_dispatch(<Dispatch as ActivationKernels>::leaky_relu_forward(
+        x.into_dispatch(),
+        slope as f32,
+    ))
+}
+
+/// PyTorch's `ReLU`: `max(x, 0)`, its gradient zero where `x <= 0`.
+pub fn relu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    if !is_host_memory(&x.device()) {
+        return burn_relu(x);
+    }
+    leaky_relu(x, 0.0)
 }
 
 /// PyTorch's `conv2d` with a square kernel, equal stride and padding: `[B, C, H, W]` with

@@ -3,13 +3,13 @@
 
 use burn::config::Config;
 use burn::module::Module;
-use burn::tensor::activation::leaky_relu;
 use burn::tensor::{Device, Tensor};
 
 use super::blocks::{Conv, KERNEL, LEAKY_SLOPE, Norm2d, NormKind, NormMode};
 use super::init::WeightInit;
 use crate::config::RunOptions;
 use crate::error::Error;
+use crate::kernels::leaky_relu;
 
 /// The deepest discriminator offered (286×286 patches).
 pub const MAX_N_LAYERS: usize = 6;

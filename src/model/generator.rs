@@ -3,7 +3,7 @@
 
 use burn::config::Config;
 use burn::module::Module;
-use burn::tensor::activation::{leaky_relu, relu, tanh};
+use burn::tensor::activation::tanh;
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::{Rng, RngExt};
 
@@ -11,6 +11,7 @@ use super::blocks::{Conv, ConvTranspose, LEAKY_SLOPE, Norm2d, NormKind, NormMode
 use super::init::WeightInit;
 use crate::config::RunOptions;
 use crate::error::Error;
+use crate::kernels::{leaky_relu, relu};
 
 /// The smallest U-Net depth the reference's construction allows.
 pub const MIN_NUM_DOWNS: usize = 5;

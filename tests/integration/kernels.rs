@@ -105,3 +105,53 @@ fn transposed_convolution_matches_burn_forward_and_backward() {
         assert_close(&ours.3, &reference.3, &format!("{case} bias gradient"));
     }
 }
+
+/// Output and input gradient of `sum(f(x) * probe)`.
+fn activation_gradients(
+    f: impl Fn(Tensor<4>) -> Tensor<4>,
+    x: &Tensor<4>,
+    probe: &Tensor<4>,
+) -> (Vec<f32>, Vec<f32>) {
+    let x = x.clone().autodiff().require_grad();
+    let y = f(x.clone());
+    let output = values(y.clone().inner());
+    let grads = y.mul(probe.clone().autodiff()).sum().backward();
+    (output, values(x.grad(&grads).unwrap()))
+}
+
+#[test]
+fn leaky_relu_and_relu_match_pytorch_forward_and_backward_including_at_zero() {
+    let device = Device::flex();
+    // Values in [-1, 1] with exact zeros (what dropout leaves before the up path's ReLU), and a
+    // strided view, which the kernel must read through.
+    let x = random([2, 3, 37, 41], &device)
+        .mul_scalar(2.0)
+        .sub_scalar(1.0)
+        .mask_fill(random([2, 3, 37, 41], &device).lower_elem(0.2), 0.0)
+        .swap_dims(2, 3);
+    let probe = random(x.dims(), &device);
+    let x_values = values(x.clone());
+    let probe_values = values(probe.clone());
+    for slope in [0.2f32, 0.0] {
+        let (output, grad) = if slope == 0.0 {
+            activation_gradients(pix2pix_studio::kernels::relu, &x, &probe)
+        } else {
+            activation_gradients(
+                |x| pix2pix_studio::kernels::leaky_relu(x, f64::from(slope)),
+                &x,
+                &probe,
+            )
+        };
+        // PyTorch: y = x > 0 ? x : slope·x; dx = x > 0 ? dy : slope·dy (0 at x = 0 for ReLU).
+        for (index, &v) in x_values.iter().enumerate() {
+            let factor = if v > 0.0 { 1.0 } else { slope };
+            assert_eq!(output[index], v * factor, "slope {slope}: y at {index}");
+            assert_eq!(
+                grad[index],
+                probe_values[index] * factor,
+                "slope {slope}: dx at {index}"
+            );
+        }
+        assert!(x_values.contains(&0.0), "the input has exact zeros");
+    }
+}

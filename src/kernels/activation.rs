@@ -7,10 +7,9 @@
 //! `threshold_backward`, zero where `x <= 0`), each one parallel pass.
 
 use burn::backend::Flex;
-use burn::backend::ops::FloatTensorOps;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{AutodiffBackend, Backend};
-use burn::tensor::{DType, FloatDType, TensorData};
+use burn::tensor::TensorData;
 use burn_autodiff::checkpoint::base::Checkpointer;
 use burn_autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn_autodiff::grads::Gradients;
@@ -20,13 +19,14 @@ use burn_flex::FlexTensor;
 use rayon::prelude::*;
 
 use super::ActivationKernels;
+use super::flex::{as_f32, restore};
 
 /// Values per parallel task: large enough that a task outweighs its scheduling.
 const CHUNK: usize = 1 << 15;
 
 impl ActivationKernels for Flex {
     fn leaky_relu_forward(x: FloatTensor<Self>, slope: f32) -> FloatTensor<Self> {
-        let (x, dtype) = contiguous_f32(x);
+        let (x, dtype) = as_f32(x);
         let shape = x.layout().shape().clone();
         let mut output = vec![0.0f32; shape.num_elements()];
         output
@@ -44,8 +44,8 @@ impl ActivationKernels for Flex {
         grad: FloatTensor<Self>,
         slope: f32,
     ) -> FloatTensor<Self> {
-        let (x, _) = contiguous_f32(x);
-        let (mut grad, dtype) = contiguous_f32(grad);
+        let (x, _) = as_f32(x);
+        let (mut grad, dtype) = as_f32(grad);
         let scale = |input: &[f32], grad: &mut [f32]| scale_non_positive(grad, input, slope);
         // The gradient is usually this step's own buffer: scaled in place.
         if let Some(values) = grad.try_storage_mut::<f32>() {
@@ -84,31 +84,6 @@ fn scale_non_positive(values: &mut [f32], input: &[f32], slope: f32) {
     }
     for (value, &x) in blocks.into_remainder().iter_mut().zip(inputs.remainder()) {
         *value *= if x > 0.0 { 1.0 } else { slope };
-    }
-}
-
-/// A contiguous `f32` version of `tensor` (itself for the networks' own tensors) and its dtype.
-fn contiguous_f32(tensor: FlexTensor) -> (FlexTensor, DType) {
-    let dtype = tensor.dtype();
-    let tensor = if dtype == DType::F32 {
-        tensor
-    } else {
-        Flex::float_cast(tensor, FloatDType::F32)
-    };
-    if tensor.is_contiguous() && tensor.layout().start_offset() == 0 {
-        (tensor, dtype)
-    } else {
-        (tensor.to_contiguous(), dtype)
-    }
-}
-
-/// Casts a result back to the dtype the caller used.
-fn restore(tensor: FlexTensor, dtype: DType) -> FlexTensor {
-    match dtype {
-        DType::F64 => Flex::float_cast(tensor, FloatDType::F64),
-        DType::F16 => Flex::float_cast(tensor, FloatDType::F16),
-        DType::BF16 => Flex::float_cast(tensor, FloatDType::BF16),
-        _ => tensor,
     }
 }
 

@@ -130,7 +130,7 @@ fn dims4(tensor: &FlexTensor) -> [usize; 4] {
 }
 
 /// A contiguous `f32` copy of `tensor` (a no-op for the networks' own tensors) and its dtype.
-fn as_f32(tensor: FlexTensor) -> (FlexTensor, DType) {
+pub(super) fn as_f32(tensor: FlexTensor) -> (FlexTensor, DType) {
     let dtype = tensor.dtype();
     let tensor = if dtype == DType::F32 {
         tensor
@@ -141,7 +141,7 @@ fn as_f32(tensor: FlexTensor) -> (FlexTensor, DType) {
 }
 
 /// Casts a result back to the dtype the caller used.
-fn restore(tensor: FlexTensor, dtype: DType) -> FlexTensor {
+pub(super) fn restore(tensor: FlexTensor, dtype: DType) -> FlexTensor {
     match dtype {
         DType::F64 => Flex::float_cast(tensor, FloatDType::F64),
         DType::F16 => Flex::float_cast(tensor, FloatDType::F16),

@@ -98,12 +98,12 @@ def build_networks(num_downs, width):
     return gen, disc
 
 
-def run_reference(name, warmup, iterations):
-    """One configuration in this process: training s/iter and generator inference."""
+def training_iteration(name):
+    """The reference's networks for config `name` and one Pix2PixModel.optimize_parameters
+    step on fixed random inputs: (generator, input, step)."""
     import torch
     import torch.nn.functional as F
 
-    torch.set_num_threads(torch.get_num_threads())
     size, num_downs, width = CONFIGS[name]
     torch.manual_seed(0)
     gen, disc = build_networks(num_downs, width)
@@ -131,6 +131,16 @@ def run_reference(name, warmup, iterations):
         loss_g = bce(pred_fake, torch.ones_like(pred_fake)) + F.l1_loss(fake_b, real_b) * 100.0
         loss_g.backward()
         opt_g.step()
+
+    return gen, real_a, iteration
+
+
+def run_reference(name, warmup, iterations):
+    """One configuration in this process: training s/iter and generator inference."""
+    import torch
+
+    torch.set_num_threads(torch.get_num_threads())
+    gen, real_a, iteration = training_iteration(name)
 
     def median_time(work):
         for _ in range(warmup):

@@ -13,6 +13,7 @@
 
 use burn::tensor::{Device, Tensor, TensorData};
 
+use crate::data::convert::host_values;
 use crate::error::{Error, Result};
 use crate::model::blocks::{Norm2d, Normaliser};
 use crate::model::{Dropout, NormKind, NormMode, UnetGenerator};
@@ -115,8 +116,8 @@ impl StatisticsPool {
             .swap_dims(0, 1)
             .reshape([channels, batch * height * width]);
         let (variance, mean) = per_channel.var_mean_bias(1);
-        let mean = host_values(mean)?;
-        let variance = host_values(variance)?;
+        let mean = host_values(mean, "normalisation statistics")?;
+        let variance = host_values(variance, "normalisation statistics")?;
         let count = (batch * height * width) as f64;
         if self.layers.len() <= layer {
             self.layers.resize_with(layer + 1, || None);
@@ -140,15 +141,6 @@ impl StatisticsPool {
         }
         Ok(())
     }
-}
-
-/// The values of a small tensor on the host.
-fn host_values(tensor: Tensor<2>) -> Result<Vec<f32>> {
-    tensor
-        .into_data()
-        .convert::<f32>()
-        .try_into_vec::<f32>()
-        .map_err(|err| Error::Backend(format!("reading normalisation statistics: {err:?}")))
 }
 
 /// One forward pass of pooling: each layer normalised by the input's own statistics.

@@ -18,7 +18,7 @@ use burn::tensor::{Device, Tensor};
 use image::{DynamicImage, GrayImage, RgbImage};
 use serde::{Deserialize, Serialize};
 
-use crate::data::convert::{image_to_planar, planar_to_tensor, unit_to_u8};
+use crate::data::convert::{host_values, image_to_planar, planar_to_tensor, unit_to_u8};
 use crate::error::{Error, Result};
 use crate::model::{Dropout, NormMode, UnetGenerator};
 use crate::shared_norm::{SharedStatistics, StatisticsPool, needs_pooling};
@@ -171,7 +171,7 @@ pub fn translate_tiled(
                 }
                 None => generator.forward(input, norm, Dropout::Off)?,
             };
-            let values = host_values(translated)?;
+            let values = host_values(translated, "a tile")?;
             strip.add(
                 &values,
                 x,
@@ -303,15 +303,6 @@ impl TileSource<'_> {
         };
         planar_to_tensor(vec![planar], [self.channels, tile_h, tile_w], self.device)
     }
-}
-
-/// The values of a tensor on the host.
-fn host_values(tensor: Tensor<4>) -> Result<Vec<f32>> {
-    tensor
-        .into_data()
-        .convert::<f32>()
-        .try_into_vec::<f32>()
-        .map_err(|err| Error::Backend(format!("reading a tile back: {err:?}")))
 }
 
 /// The blended result for a band of rows: weighted sums and weights, from `origin` down.

@@ -42,17 +42,22 @@ pub fn batch_to_tensor(values: Vec<f32>, shape: [usize; 4], device: &Device) -> 
 /// The images of a `[B, C, H, W]` tensor in `[-1, 1]`: gray for one channel, RGB for three.
 pub fn tensor_to_images(tensor: Tensor<4>) -> Result<Vec<DynamicImage>> {
     let [batch, channels, height, width] = tensor.dims();
-    let values = tensor
-        .try_into_data()
-        .map_err(|err| Error::Backend(format!("reading an image back: {err:?}")))?
-        .convert::<f32>()
-        .try_into_vec::<f32>()
-        .map_err(|err| Error::Backend(format!("reading an image back: {err:?}")))?;
+    let values = host_values(tensor, "an image")?;
     Ok(values
         .chunks_exact((channels * height * width).max(1))
         .take(batch)
         .map(|image| planar_to_image(image, channels, height, width))
         .collect())
+}
+
+/// The values of a tensor on the host as `f32`, row-major; `what` names it in the error.
+pub fn host_values<const D: usize>(tensor: Tensor<D>, what: &str) -> Result<Vec<f32>> {
+    tensor
+        .try_into_data()
+        .map_err(|err| Error::Backend(format!("reading {what} back: {err:?}")))?
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .map_err(|err| Error::Backend(format!("reading {what} back: {err:?}")))
 }
 
 /// A value in `[-1, 1]` as an 8-bit pixel value, as the reference saves it.

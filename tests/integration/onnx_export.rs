@@ -252,10 +252,10 @@ fn export_writes_onnx_from_reference_weights_and_refuses_bad_requests() {
     let weights = dir.join("g.safetensors");
     save_generator(generator, &weights).unwrap();
     let onnx = dir.join("g.onnx");
-    let run = |extra: &[&str], output: &Path| {
+    let run = |model: &Path, extra: &[&str], output: &Path| {
         binary()
             .arg("export")
-            .arg(&weights)
+            .arg(model)
             .arg("-o")
             .arg(output)
             .args(extra)
@@ -263,7 +263,7 @@ fn export_writes_onnx_from_reference_weights_and_refuses_bad_requests() {
             .output()
             .unwrap()
     };
-    let written = run(&["--opset", "13"], &onnx);
+    let written = run(&weights, &["--opset", "13"], &onnx);
     assert!(
         written.status.success(),
         "{}",
@@ -283,7 +283,7 @@ fn export_writes_onnx_from_reference_weights_and_refuses_bad_requests() {
         (vec!["--half"], "--half is for .safetensors"),
         (vec!["--size", "40"], "multiples of 32"),
     ] {
-        let output = run(&args, &refused);
+        let output = run(&weights, &args, &refused);
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
@@ -300,13 +300,7 @@ fn export_writes_onnx_from_reference_weights_and_refuses_bad_requests() {
         safetensors::serialize([("model.1.weight", view)], None).unwrap(),
     )
     .unwrap();
-    let output = binary()
-        .arg("export")
-        .arg(&not_unet)
-        .arg("-o")
-        .arg(&refused)
-        .output()
-        .unwrap();
+    let output = run(&not_unet, &[], &refused);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(

@@ -11,7 +11,7 @@ use pix2pix_studio::model::NormMode;
 use pix2pix_studio::tiling::{TileSize, Tiles, Tiling, tile_starts};
 use rand::{RngExt, SeedableRng};
 
-use crate::engine::binary;
+use crate::engine::{binary, run_ok};
 use crate::util::{sketches, temp_dir};
 
 /// The demo sketch model: 128 px tiles, trained weights.
@@ -295,25 +295,20 @@ fn frames(dir: &Path, count: u32) -> Vec<PathBuf> {
 }
 
 fn translate_frames(frames_dir: &Path, output: &Path, extra: &[&str]) {
-    let result = binary()
-        .args([
-            "translate",
-            "-m",
-            "assets/demo/sketches",
-            "--device",
-            "cpu",
-            "--tile",
-        ])
-        .arg(frames_dir)
-        .arg("-o")
-        .arg(output)
-        .args(extra)
-        .output()
-        .unwrap();
-    assert!(
-        result.status.success(),
-        "{}",
-        String::from_utf8_lossy(&result.stderr)
+    run_ok(
+        binary()
+            .args([
+                "translate",
+                "-m",
+                "assets/demo/sketches",
+                "--device",
+                "cpu",
+                "--tile",
+            ])
+            .arg(frames_dir)
+            .arg("-o")
+            .arg(output)
+            .args(extra),
     );
 }
 
@@ -397,24 +392,19 @@ fn translate_tile_writes_a_large_image_at_its_size() {
     let input = dir.join("large.png");
     collage(700, 300, 12, 4).save(&input).unwrap();
     let output = dir.join("out");
-    let result = binary()
-        .args([
-            "translate",
-            "-m",
-            "assets/demo/sketches",
-            "--tile",
-            "--tile-overlap",
-            "48",
-        ])
-        .arg(&input)
-        .arg("-o")
-        .arg(&output)
-        .output()
-        .unwrap();
-    assert!(
-        result.status.success(),
-        "{}",
-        String::from_utf8_lossy(&result.stderr)
+    run_ok(
+        binary()
+            .args([
+                "translate",
+                "-m",
+                "assets/demo/sketches",
+                "--tile",
+                "--tile-overlap",
+                "48",
+            ])
+            .arg(&input)
+            .arg("-o")
+            .arg(&output),
     );
     let translated = image::open(output.join("large.png")).unwrap();
     assert_eq!((translated.width(), translated.height()), (700, 300));

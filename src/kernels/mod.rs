@@ -8,7 +8,7 @@
 //! are one `im2col`/`col2im` and one large matrix product each, and the transposed
 //! convolution of the U-Net's up path reuses the same three with the roles swapped.
 //!
-//! LeakyReLU and ReLU get the same treatment ([`activation`]): one pass each way instead of
+//! LeakyReLU and ReLU get the same treatment (`activation.rs`): one pass each way instead of
 //! burn's five.
 //!
 //! Only host-memory tensors take this path ([`conv2d`], [`conv_transpose2d`], [`leaky_relu`],

@@ -294,7 +294,8 @@ fn frames(dir: &Path, count: u32) -> Vec<PathBuf> {
         .collect()
 }
 
-fn translate_frames(frames_dir: &Path, output: &Path, extra: &[&str]) {
+/// `translate --tile` with the demo model on the CPU, from `input` into `output`.
+fn translate_tiled(input: &Path, output: &Path, extra: &[&str]) {
     run_ok(
         binary()
             .args([
@@ -305,7 +306,7 @@ fn translate_frames(frames_dir: &Path, output: &Path, extra: &[&str]) {
                 "cpu",
                 "--tile",
             ])
-            .arg(frames_dir)
+            .arg(input)
             .arg("-o")
             .arg(output)
             .args(extra),
@@ -347,8 +348,8 @@ fn consistent_frames_do_not_flicker_where_nothing_moves_and_shards_normalise_ali
     let count = 6;
     frames(&frames_dir, count);
     let (plain, consistent) = (dir.join("plain"), dir.join("consistent"));
-    translate_frames(&frames_dir, &plain, &[]);
-    translate_frames(&frames_dir, &consistent, &["--consistent"]);
+    translate_tiled(&frames_dir, &plain, &[]);
+    translate_tiled(&frames_dir, &consistent, &["--consistent"]);
     let (before, after) = (flicker(&plain, count), flicker(&consistent, count));
     eprintln!(
         "flicker where nothing moves: each frame its own statistics {before:.3}, consistent {after:.3}"
@@ -365,7 +366,7 @@ fn consistent_frames_do_not_flicker_where_nothing_moves_and_shards_normalise_ali
     // Two shards of the same sequence pool the same frames: identical outputs.
     let sharded = dir.join("sharded");
     for shard in ["0/2", "1/2"] {
-        translate_frames(&frames_dir, &sharded, &["--consistent", "--shard", shard]);
+        translate_tiled(&frames_dir, &sharded, &["--consistent", "--shard", shard]);
     }
     for index in 0..count {
         let same = frame(&consistent, index) == frame(&sharded, index);
@@ -392,20 +393,7 @@ fn translate_tile_writes_a_large_image_at_its_size() {
     let input = dir.join("large.png");
     collage(700, 300, 12, 4).save(&input).unwrap();
     let output = dir.join("out");
-    run_ok(
-        binary()
-            .args([
-                "translate",
-                "-m",
-                "assets/demo/sketches",
-                "--tile",
-                "--tile-overlap",
-                "48",
-            ])
-            .arg(&input)
-            .arg("-o")
-            .arg(&output),
-    );
+    translate_tiled(&input, &output, &["--tile-overlap", "48"]);
     let translated = image::open(output.join("large.png")).unwrap();
     assert_eq!((translated.width(), translated.height()), (700, 300));
     let refused = binary()

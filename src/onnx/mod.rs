@@ -366,32 +366,21 @@ impl UnetGraph {
         let Some(channels) = channels else {
             return Ok(input.to_string());
         };
-        let epsilon = || vec![("epsilon", Attribute::Float(NORM_EPS as f32))];
         match (self.norm_kind, self.norm_mode) {
-            (NormKind::Batch, NormMode::RunningStats) => {
-                let inputs = [
-                    input.to_string(),
-                    self.weight(key, "weight")?,
-                    self.weight(key, "bias")?,
-                    self.weight(key, "running_mean")?,
-                    self.weight(key, "running_var")?,
-                ];
-                let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
-                Ok(self
-                    .graph
-                    .node("BatchNormalization", name, &inputs, epsilon()))
-            }
-            (NormKind::Batch, _) => {
-                let inputs = [
-                    input.to_string(),
-                    self.weight(key, "weight")?,
-                    self.weight(key, "bias")?,
-                ];
-                let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
-                Ok(self
-                    .graph
-                    .node("InstanceNormalization", name, &inputs, epsilon()))
-            }
+            (NormKind::Batch, NormMode::RunningStats) => self.norm_node(
+                "BatchNormalization",
+                name,
+                input,
+                key,
+                &["weight", "bias", "running_mean", "running_var"],
+            ),
+            (NormKind::Batch, _) => self.norm_node(
+                "InstanceNormalization",
+                name,
+                input,
+                key,
+                &["weight", "bias"],
+            ),
             (NormKind::Instance, _) => {
                 // The reference's InstanceNorm2d has no scale or shift: ONNX's takes 1 and 0.
                 let scale = format!("instance_norm.scale.{channels}");
@@ -412,4 +401,26 @@ impl UnetGraph {
             (NormKind::None, _) => Ok(input.to_string()),
         }
     }
+
+    /// A norm node reading `input` and the weights `<key>.<parameter>` in order.
+    fn norm_node(
+        &mut self,
+        op_type: &str,
+        name: &str,
+        input: &str,
+        key: &str,
+        parameters: &[&str],
+    ) -> std::result::Result<String, String> {
+        let mut inputs = vec![input.to_string()];
+        for parameter in parameters {
+            inputs.push(self.weight(key, parameter)?);
+        }
+        let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+        Ok(self.graph.node(op_type, name, &inputs, epsilon()))
+    }
+}
+
+/// The normalisation layers' epsilon as an ONNX attribute (PyTorch's default).
+fn epsilon() -> Vec<(&'static str, Attribute)> {
+    vec![("epsilon", Attribute::Float(NORM_EPS as f32))]
 }

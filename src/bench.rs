@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::TrainingConfig;
 use crate::error::{Error, Result};
 use crate::model::{Dropout, NormMode, PatchDiscriminatorConfig, UnetGeneratorConfig};
+use crate::profile::{ProfileEntry, Recording, Totals};
 use crate::training::{TrainingState, train_step};
 
 /// One benchmark configuration, named as in the reference's table.
@@ -104,6 +105,19 @@ pub struct BenchResult {
     pub generator_params: usize,
     /// Discriminator parameters.
     pub discriminator_params: usize,
+    /// With [`BenchOptions::profile`]: the timed training iterations' operations, per
+    /// iteration (calls and seconds divided by the iterations), the slowest first.
+    #[serde(default)]
+    pub profile: Option<TrainingProfile>,
+}
+
+/// Where a training iteration's time goes: the timed operations and the mean iteration.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainingProfile {
+    /// Mean seconds per iteration over the profiled iterations.
+    pub mean_secs_per_iter: f64,
+    /// Each operation's calls and seconds per iteration, the slowest first.
+    pub entries: Vec<ProfileEntry>,
 }
 
 /// How many iterations to time.
@@ -113,6 +127,9 @@ pub struct BenchOptions {
     pub warmup: usize,
     /// Timed iterations (the median is reported).
     pub iterations: usize,
+    /// Also time each convolution product, activation and Adam step of the timed training
+    /// iterations ([`crate::profile`]).
+    pub profile: bool,
 }
 
 /// Runs the training and inference benchmark of `config` on `device`.
@@ -125,7 +142,7 @@ pub fn run(config: BenchConfig, device: &Device, options: BenchOptions) -> Resul
     let input = random(&state.device);
     let target = random(&state.device);
 
-    let train = time_median(options, || {
+    let mut step = || {
         let losses = train_step(
             &mut state,
             input.clone(),
@@ -137,7 +154,11 @@ pub fn run(config: BenchConfig, device: &Device, options: BenchOptions) -> Resul
         } else {
             Err(Error::NonFinite(format!("benchmark losses {losses:?}")))
         }
-    })?;
+    };
+    repeat(options.warmup, &mut step)?;
+    let recording = options.profile.then(Recording::start);
+    let train_times = time_iterations(options.iterations, &mut step)?;
+    let profile = recording.map(|recording| per_iteration(recording.finish(), &train_times));
 
     let generator = state.generator.valid();
     let plain_device = device.clone().inner();
@@ -161,27 +182,56 @@ pub fn run(config: BenchConfig, device: &Device, options: BenchOptions) -> Resul
 
     Ok(BenchResult {
         config,
-        train_secs_per_iter: train,
+        train_secs_per_iter: crate::stats::median(&mut train_times.clone()),
         infer_eval_secs: infer_eval,
         infer_train_mode_secs: infer_train_mode,
         peak_rss_bytes: peak_rss_bytes(),
         generator_params: generator.num_params(),
         discriminator_params: state.discriminator.num_params(),
+        profile,
     })
+}
+
+/// A recording over `times.len()` iterations, divided down to one iteration.
+fn per_iteration(entries: Vec<ProfileEntry>, times: &[f64]) -> TrainingProfile {
+    let iterations = times.len().max(1);
+    let entries = entries
+        .into_iter()
+        .map(|entry| ProfileEntry {
+            operation: entry.operation,
+            totals: Totals {
+                calls: entry.totals.calls / iterations as u64,
+                secs: entry.totals.secs / iterations as f64,
+            },
+        })
+        .collect();
+    TrainingProfile {
+        mean_secs_per_iter: times.iter().sum::<f64>() / iterations as f64,
+        entries,
+    }
 }
 
 /// Runs `work` `warmup` times untimed, then `iterations` times timed; returns the median.
 fn time_median(options: BenchOptions, mut work: impl FnMut() -> Result<()>) -> Result<f64> {
-    for _ in 0..options.warmup {
-        work()?;
-    }
-    let mut times = Vec::with_capacity(options.iterations);
-    for _ in 0..options.iterations.max(1) {
+    repeat(options.warmup, &mut work)?;
+    let mut times = time_iterations(options.iterations, &mut work)?;
+    Ok(crate::stats::median(&mut times))
+}
+
+/// Runs `work` `count` times.
+fn repeat(count: usize, work: &mut impl FnMut() -> Result<()>) -> Result<()> {
+    (0..count).try_for_each(|_| work())
+}
+
+/// Runs `work` `iterations` times (at least once) and returns each run's seconds.
+fn time_iterations(iterations: usize, work: &mut impl FnMut() -> Result<()>) -> Result<Vec<f64>> {
+    let mut times = Vec::with_capacity(iterations);
+    for _ in 0..iterations.max(1) {
         let start = Instant::now();
         work()?;
         times.push(start.elapsed().as_secs_f64());
     }
-    Ok(crate::stats::median(&mut times))
+    Ok(times)
 }
 
 /// The process's peak resident set size (`VmHWM`), where the OS reports it.
@@ -265,6 +315,58 @@ pub fn format_table(results: &[BenchResult]) -> String {
         ));
     }
     table
+}
+
+/// The `--profile` table of one configuration: per kind, then per operation, with the rest of
+/// the iteration (BatchNorm, concatenations, losses, allocation, autodiff) as one line.
+pub fn format_profile(result: &BenchResult) -> Option<String> {
+    let profile = result.profile.as_ref()?;
+    let iteration = profile.mean_secs_per_iter;
+    let share = |secs: f64| 100.0 * secs / iteration.max(f64::MIN_POSITIVE);
+    let mut text = format!(
+        "config {}: {:.3} s per training iteration (mean of the profiled ones)\n",
+        result.config.name, iteration
+    );
+    let mut by_kind = std::collections::BTreeMap::<&str, f64>::new();
+    for entry in &profile.entries {
+        *by_kind.entry(entry.operation.kind.label()).or_default() += entry.totals.secs;
+    }
+    let timed: f64 = by_kind.values().sum();
+    for (kind, secs) in &by_kind {
+        text.push_str(&format!(
+            "  {kind}: {:.1} ms ({:.0} %)\n",
+            secs * 1e3,
+            share(*secs)
+        ));
+    }
+    let rest = iteration - timed;
+    text.push_str(&format!(
+        "  everything else (BatchNorm, concatenation, losses, autodiff, allocation): {:.1} ms ({:.0} %)\n\n",
+        rest * 1e3,
+        share(rest)
+    ));
+    text.push_str(
+        "| operation | shape | calls | ms / iter | share | GFLOP/s |\n| --- | --- | --- | --- | --- | --- |\n",
+    );
+    for entry in &profile.entries {
+        let (operation, totals) = (&entry.operation, entry.totals);
+        let flops = operation.flops() * totals.calls as f64;
+        let rate = if flops > 0.0 && totals.secs > 0.0 {
+            format!("{:.0}", flops / totals.secs / 1e9)
+        } else {
+            "-".into()
+        };
+        text.push_str(&format!(
+            "| {} | {} | {} | {:.2} | {:.1} % | {} |\n",
+            operation.kind.label(),
+            operation.describe(),
+            totals.calls,
+            totals.secs * 1e3,
+            share(totals.secs),
+            rate
+        ));
+    }
+    Some(text)
 }
 
 #[cfg(test)]

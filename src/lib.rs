@@ -17,6 +17,7 @@
 //! - [`compare`]: several runs side by side: their differing options and scores.
 //! - [`device`]: choosing a GPU (wgpu) or the CPU (flex).
 //! - [`kernels`]: fast CPU convolutions with their own backward pass (a burn extension).
+//! - [`profile`]: opt-in timings of the training step's convolutions, activations and Adam.
 //! - [`mod@bench`]: the performance benchmark behind `pix2pix-studio bench`.
 //! - [`worker`]: the thread that owns the tensors, driven by commands, reporting events.
 //! - [`app`]: the desktop GUI (eframe/egui).
@@ -36,6 +37,7 @@ pub mod inference;
 pub mod kernels;
 pub mod model;
 pub mod onnx;
+pub mod profile;
 pub mod run_folder;
 pub mod samples;
 pub mod seed;

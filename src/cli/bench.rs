@@ -21,6 +21,10 @@ pub struct BenchArgs {
     /// Print one JSON object per configuration instead of the table.
     #[arg(long)]
     pub json: bool,
+    /// Also print where a training iteration goes: each convolution product per layer shape
+    /// (ms and GFLOP/s), the activations, Adam, and the rest.
+    #[arg(long)]
+    pub profile: bool,
     /// Run every configuration in this process instead of one child process each (peak RSS is
     /// then the maximum so far, not per configuration).
     #[arg(long)]
@@ -39,6 +43,7 @@ pub fn bench_command(choice: DeviceChoice, args: &BenchArgs) -> anyhow::Result<(
     let options = BenchOptions {
         warmup: args.warmup,
         iterations: args.iterations,
+        profile: args.profile,
     };
     if !args.json {
         outln!(
@@ -67,6 +72,9 @@ pub fn bench_command(choice: DeviceChoice, args: &BenchArgs) -> anyhow::Result<(
     }
     if !args.json {
         outln!("{}", bench::format_table(&results).trim_end());
+        for profile in results.iter().filter_map(bench::format_profile) {
+            outln!("\n{}", profile.trim_end());
+        }
         let data_secs = bench::decode_augment_secs(options)?;
         outln!(
             "data: decode + augment of one 256 px JPEG pair (512×256 A|B, resize_and_crop + flip): {:.1} ms (median)",
@@ -88,6 +96,7 @@ fn bench_in_child(
         .args(["--configs", &config.name.to_string()])
         .args(["--warmup", &args.warmup.to_string()])
         .args(["--iterations", &args.iterations.to_string()])
+        .args(args.profile.then_some("--profile"))
         .output()
         .context("running the benchmark child process")?;
     if !output.status.success() {

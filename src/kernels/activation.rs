@@ -20,23 +20,16 @@ use rayon::prelude::*;
 
 use super::ActivationKernels;
 use super::flex::{as_f32, restore};
+use crate::profile::{self, Kind, Operation};
 
 /// Values per parallel task: large enough that a task outweighs its scheduling.
 const CHUNK: usize = 1 << 15;
 
 impl ActivationKernels for Flex {
     fn leaky_relu_forward(x: FloatTensor<Self>, slope: f32) -> FloatTensor<Self> {
-        let (x, dtype) = as_f32(x);
-        let shape = x.layout().shape().clone();
-        let mut output = vec![0.0f32; shape.num_elements()];
-        output
-            .par_chunks_mut(CHUNK)
-            .zip(x.storage::<f32>().par_chunks(CHUNK))
-            .for_each(|(out, input)| {
-                out.copy_from_slice(input);
-                scale_non_positive(out, input, slope);
-            });
-        restore(FlexTensor::from_data(TensorData::new(output, shape)), dtype)
+        let values = x.layout().num_elements();
+        let operation = || Operation::elementwise(Kind::Activation, values);
+        profile::timed(operation, || forward(x, slope))
     }
 
     fn leaky_relu_backward(
@@ -44,25 +37,47 @@ impl ActivationKernels for Flex {
         grad: FloatTensor<Self>,
         slope: f32,
     ) -> FloatTensor<Self> {
-        let (x, _) = as_f32(x);
-        let (mut grad, dtype) = as_f32(grad);
-        let scale = |input: &[f32], grad: &mut [f32]| scale_non_positive(grad, input, slope);
-        // The gradient is usually this step's own buffer: scaled in place.
-        if let Some(values) = grad.try_storage_mut::<f32>() {
-            values
-                .par_chunks_mut(CHUNK)
-                .zip(x.storage::<f32>().par_chunks(CHUNK))
-                .for_each(|(grad, input)| scale(input, grad));
-            return restore(grad, dtype);
-        }
-        let shape = grad.layout().shape().clone();
-        let mut output = grad.storage::<f32>().to_vec();
-        output
+        let values = x.layout().num_elements();
+        let operation = || Operation::elementwise(Kind::Activation, values);
+        profile::timed(operation, || backward(x, grad, slope))
+    }
+}
+
+/// `max(x, 0) + slope · min(x, 0)`, in parallel over blocks.
+fn forward(x: FlexTensor, slope: f32) -> FlexTensor {
+    let (x, dtype) = as_f32(x);
+    let shape = x.layout().shape().clone();
+    let mut output = vec![0.0f32; shape.num_elements()];
+    output
+        .par_chunks_mut(CHUNK)
+        .zip(x.storage::<f32>().par_chunks(CHUNK))
+        .for_each(|(out, input)| {
+            out.copy_from_slice(input);
+            scale_non_positive(out, input, slope);
+        });
+    restore(FlexTensor::from_data(TensorData::new(output, shape)), dtype)
+}
+
+/// `grad` scaled by `slope` where `x <= 0`.
+fn backward(x: FlexTensor, grad: FlexTensor, slope: f32) -> FlexTensor {
+    let (x, _) = as_f32(x);
+    let (mut grad, dtype) = as_f32(grad);
+    let scale = |input: &[f32], grad: &mut [f32]| scale_non_positive(grad, input, slope);
+    // The gradient is usually this step's own buffer: scaled in place.
+    if let Some(values) = grad.try_storage_mut::<f32>() {
+        values
             .par_chunks_mut(CHUNK)
             .zip(x.storage::<f32>().par_chunks(CHUNK))
             .for_each(|(grad, input)| scale(input, grad));
-        restore(FlexTensor::from_data(TensorData::new(output, shape)), dtype)
+        return restore(grad, dtype);
     }
+    let shape = grad.layout().shape().clone();
+    let mut output = grad.storage::<f32>().to_vec();
+    output
+        .par_chunks_mut(CHUNK)
+        .zip(x.storage::<f32>().par_chunks(CHUNK))
+        .for_each(|(grad, input)| scale(input, grad));
+    restore(FlexTensor::from_data(TensorData::new(output, shape)), dtype)
 }
 
 /// Lanes the scaling loop works on at once: fixed-size blocks the compiler turns into vector

@@ -16,6 +16,7 @@ use rayon::prelude::*;
 
 use crate::device::is_host_memory;
 use crate::error::{Error, Result};
+use crate::profile::{self, Kind, Operation};
 
 /// Adam's hyper-parameters other than the learning rate.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -149,12 +150,14 @@ impl Adam {
             bias_correction2_sqrt: bias_correction2.sqrt() as f32,
             epsilon: s.epsilon as f32,
         };
+        let values = module.num_params();
         let mut mapper = AdamMapper {
             adam: self,
             grads,
             coefficients,
         };
-        module.map(&mut mapper)
+        let operation = || Operation::elementwise(Kind::Adam, values);
+        profile::timed(operation, || module.map(&mut mapper))
     }
 }
 

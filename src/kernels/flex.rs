@@ -9,6 +9,7 @@ use burn_flex::FlexTensor;
 use burn_flex::ops::matmul::matmul;
 
 use super::ConvKernels;
+use super::direct;
 use super::im2col::{Geometry, col2im, im2col};
 use crate::profile::{self, Kind, Operation};
 
@@ -35,7 +36,18 @@ impl ConvKernels for Flex {
         let outputs = images(&x, batch)
             .map(|image| {
                 profile::timed(operation(Kind::Conv, geometry, out_channels), || {
-                    matmul(weight_matrix.clone(), columns(image, geometry)) // [O, Ho·Wo]
+                    if out_channels == 1 {
+                        let mut output = vec![0.0f32; geometry.columns()];
+                        direct::forward(
+                            image,
+                            weight_matrix.storage::<f32>(),
+                            geometry,
+                            &mut output,
+                        );
+                        FlexTensor::from_data(TensorData::new(output, [1, geometry.columns()]))
+                    } else {
+                        matmul(weight_matrix.clone(), columns(image, geometry)) // [O, Ho·Wo]
+                    }
                 })
             })
             .collect();
@@ -73,6 +85,7 @@ impl ConvKernels for Flex {
             (out_height, out_width)
         );
         let weight_t = weight
+            .clone()
             .reshape(Shape::new([out_channels, geometry.rows()]))
             .transpose(0, 1); // [C·k·k, O], a view
         let grad = grad.reshape(Shape::new([batch, out_channels, out_height * out_width]));
@@ -82,9 +95,14 @@ impl ConvKernels for Flex {
                     .narrow(0, index, 1)
                     .reshape(Shape::new([out_channels, out_height * out_width]));
                 profile::timed(operation(Kind::ConvAdjoint, geometry, out_channels), || {
-                    let grad_columns = matmul(weight_t.clone(), grad_image); // [C·k·k, Ho·Wo]
                     let mut image = vec![0.0f32; channels * height * width];
-                    col2im(grad_columns.storage::<f32>(), geometry, &mut image);
+                    if out_channels == 1 {
+                        let grad = image_values(&grad, index, batch);
+                        direct::input_grad(grad, weight.storage::<f32>(), geometry, &mut image);
+                    } else {
+                        let grad_columns = matmul(weight_t.clone(), grad_image); // [C·k·k, Ho·Wo]
+                        col2im(grad_columns.storage::<f32>(), geometry, &mut image);
+                    }
                     FlexTensor::from_data(TensorData::new(image, [channels, height * width]))
                 })
             })
@@ -119,6 +137,15 @@ impl ConvKernels for Flex {
                     .narrow(0, index, 1)
                     .reshape(Shape::new([out_channels, out_height * out_width]));
                 profile::timed(operation(Kind::WeightGrad, geometry, out_channels), || {
+                    if out_channels == 1 {
+                        let mut weight_grad = vec![0.0f32; geometry.rows()];
+                        let grad = image_values(&grad, index, batch);
+                        direct::weight_grad(image, grad, geometry, &mut weight_grad);
+                        return FlexTensor::from_data(TensorData::new(
+                            weight_grad,
+                            [1, geometry.rows()],
+                        ));
+                    }
                     let columns = columns(image, geometry); // [C·k·k, Ho·Wo]
                     if geometry.columns() >= geometry.rows() / 2 {
                         // A long product (many output pixels per weight) runs 1.7-5× faster as
@@ -192,6 +219,13 @@ fn images(batch: &FlexTensor, count: usize) -> impl Iterator<Item = &[f32]> {
     values
         .chunks((values.len() / count.max(1)).max(1))
         .take(count)
+}
+
+/// The values of image `index` of a contiguous batch of `count` images.
+fn image_values(batch: &FlexTensor, index: usize, count: usize) -> &[f32] {
+    let values = batch.storage::<f32>();
+    let len = values.len() / count.max(1);
+    &values[index * len..(index + 1) * len]
 }
 
 /// The column matrix `[C·k·k, Ho·Wo]` of one image.

@@ -48,7 +48,12 @@ impl Geometry {
 
     /// For kernel offset `offset` along an input axis of length `len`, the output positions
     /// `lo..hi` (of `out_len`) that read inside the image, and the input position of `lo`.
-    fn valid_outputs(&self, offset: usize, len: usize, out_len: usize) -> (usize, usize, usize) {
+    pub(super) fn valid_outputs(
+        &self,
+        offset: usize,
+        len: usize,
+        out_len: usize,
+    ) -> (usize, usize, usize) {
         let lo = self.padding.saturating_sub(offset).div_ceil(self.stride);
         let hi = if len + self.padding > offset {
             ((len - 1 + self.padding - offset) / self.stride + 1).min(out_len)

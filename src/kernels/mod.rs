@@ -16,6 +16,7 @@
 
 mod activation;
 mod autodiff;
+mod direct;
 mod flex;
 pub mod im2col;
 

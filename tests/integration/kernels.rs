@@ -41,11 +41,14 @@ fn assert_close(ours: &[f32], reference: &[f32], what: &str) {
 #[test]
 fn convolution_matches_burn_forward_and_backward() {
     let device = Device::flex();
-    for (kernel, stride, padding, size) in [(4, 2, 1, 16), (4, 1, 1, 9), (1, 1, 0, 7), (4, 2, 1, 2)]
+    // One output channel (the PatchGAN's head) takes the direct path instead of the GEMM.
+    let cases = [(4, 2, 1, 16), (4, 1, 1, 9), (1, 1, 0, 7), (4, 2, 1, 2)];
+    for ((kernel, stride, padding, size), out_channels) in
+        cases.iter().flat_map(|&c| [(c, 5), (c, 1)])
     {
         let x = random([2, 3, size, size + 2], &device);
-        let w = random([5, 3, kernel, kernel], &device);
-        let b = random([5], &device);
+        let w = random([out_channels, 3, kernel, kernel], &device);
+        let b = random([out_channels], &device);
         let options = ConvOptions::new([stride; 2], [padding; 2], [1, 1], 1);
         let probe = random(
             burn_conv2d(x.clone(), w.clone(), None, options.clone()).dims(),
@@ -65,7 +68,7 @@ fn convolution_matches_burn_forward_and_backward() {
             &b,
             &probe,
         );
-        let case = format!("k{kernel} s{stride} p{padding} {size}px");
+        let case = format!("k{kernel} s{stride} p{padding} {size}px {out_channels} out");
         assert_close(&ours.0, &reference.0, &format!("{case} output"));
         assert_close(&ours.1, &reference.1, &format!("{case} input gradient"));
         assert_close(&ours.2, &reference.2, &format!("{case} weight gradient"));

@@ -1,15 +1,16 @@
 //! The convolution kernels on the CPU backend: im2col / col2im (see [`super::im2col`]) around
-//! flex's multi-threaded GEMM, one image of the batch at a time.
+//! a multi-threaded GEMM into buffers of our own ([`super::gemm`]), one image of the batch at a
+//! time; one-output-channel convolutions go straight through [`super::direct`].
 
 use burn::backend::Flex;
 use burn::backend::ops::FloatTensorOps;
 use burn::backend::tensor::FloatTensor;
-use burn::tensor::{DType, FloatDType, Shape, TensorData};
+use burn::tensor::{DType, FloatDType, TensorData};
 use burn_flex::FlexTensor;
-use burn_flex::ops::matmul::matmul;
 
 use super::ConvKernels;
 use super::direct;
+use super::gemm::{Matrix, product, transpose};
 use super::im2col::{Geometry, col2im, im2col};
 use crate::profile::{self, Kind, Operation};
 
@@ -32,32 +33,35 @@ impl ConvKernels for Flex {
             stride,
             padding,
         };
-        let weight_matrix = weight.reshape(Shape::new([out_channels, geometry.rows()])); // [O, C·k·k]
-        let outputs = images(&x, batch)
-            .map(|image| {
-                profile::timed(operation(Kind::Conv, geometry, out_channels), || {
-                    if out_channels == 1 {
-                        let mut output = vec![0.0f32; geometry.columns()];
-                        direct::forward(
-                            image,
-                            weight_matrix.storage::<f32>(),
-                            geometry,
-                            &mut output,
-                        );
-                        FlexTensor::from_data(TensorData::new(output, [1, geometry.columns()]))
-                    } else {
-                        matmul(weight_matrix.clone(), columns(image, geometry)) // [O, Ho·Wo]
-                    }
-                })
-            })
-            .collect();
+        let (rows, pixels) = (geometry.rows(), geometry.columns());
+        let weight = weight.storage::<f32>(); // [O, C·k·k]
+        let mut outputs = vec![0.0f32; batch * out_channels * pixels];
+        profile::timed(operation(Kind::Conv, geometry, out_channels), || {
+            for (index, output) in outputs.chunks_mut(out_channels * pixels).enumerate() {
+                let image = image_values(&x, index, batch);
+                if out_channels == 1 {
+                    direct::forward(image, weight, geometry, output);
+                } else {
+                    let columns = column_matrix(image, geometry);
+                    product(
+                        (weight, Matrix::row_major(out_channels, rows)),
+                        (&columns, Matrix::row_major(rows, pixels)),
+                        (output, Matrix::row_major(out_channels, pixels)),
+                        false,
+                    );
+                }
+            }
+        });
         let shape = [
             batch,
             out_channels,
             geometry.out_height(),
             geometry.out_width(),
         ];
-        restore(stack(outputs, shape), dtype)
+        restore(
+            FlexTensor::from_data(TensorData::new(outputs, shape)),
+            dtype,
+        )
     }
 
     fn conv_input_grad(
@@ -84,30 +88,28 @@ impl ConvKernels for Flex {
             (geometry.out_height(), geometry.out_width()),
             (out_height, out_width)
         );
-        let weight_t = weight
-            .clone()
-            .reshape(Shape::new([out_channels, geometry.rows()]))
-            .transpose(0, 1); // [C·k·k, O], a view
-        let grad = grad.reshape(Shape::new([batch, out_channels, out_height * out_width]));
-        let inputs = (0..batch)
-            .map(|index| {
-                let grad_image = grad
-                    .narrow(0, index, 1)
-                    .reshape(Shape::new([out_channels, out_height * out_width]));
-                profile::timed(operation(Kind::ConvAdjoint, geometry, out_channels), || {
-                    let mut image = vec![0.0f32; channels * height * width];
-                    if out_channels == 1 {
-                        let grad = image_values(&grad, index, batch);
-                        direct::input_grad(grad, weight.storage::<f32>(), geometry, &mut image);
-                    } else {
-                        let grad_columns = matmul(weight_t.clone(), grad_image); // [C·k·k, Ho·Wo]
-                        col2im(grad_columns.storage::<f32>(), geometry, &mut image);
-                    }
-                    FlexTensor::from_data(TensorData::new(image, [channels, height * width]))
-                })
-            })
-            .collect();
-        restore(stack(inputs, [batch, channels, height, width]), dtype)
+        let (rows, pixels) = (geometry.rows(), geometry.columns());
+        let weight = weight.storage::<f32>(); // [O, C·k·k]
+        let mut images = vec![0.0f32; batch * channels * height * width];
+        profile::timed(operation(Kind::ConvAdjoint, geometry, out_channels), || {
+            for (index, image) in images.chunks_mut(channels * height * width).enumerate() {
+                let grad = image_values(&grad, index, batch); // [O, Ho·Wo]
+                if out_channels == 1 {
+                    direct::input_grad(grad, weight, geometry, image);
+                } else {
+                    let mut grad_columns = vec![0.0f32; rows * pixels];
+                    product(
+                        (weight, Matrix::row_major(out_channels, rows).transposed()),
+                        (grad, Matrix::row_major(out_channels, pixels)),
+                        (&mut grad_columns, Matrix::row_major(rows, pixels)),
+                        false,
+                    );
+                    col2im(&grad_columns, geometry, image);
+                }
+            }
+        });
+        let shape = [batch, channels, height, width];
+        restore(FlexTensor::from_data(TensorData::new(images, shape)), dtype)
     }
 
     fn conv_weight_grad(
@@ -120,7 +122,7 @@ impl ConvKernels for Flex {
         let (x, dtype) = as_f32(x);
         let (grad, _) = as_f32(grad);
         let [batch, channels, height, width] = dims4(&x);
-        let [_, out_channels, out_height, out_width] = dims4(&grad);
+        let [_, out_channels, _, _] = dims4(&grad);
         let geometry = Geometry {
             channels,
             height,
@@ -129,44 +131,51 @@ impl ConvKernels for Flex {
             stride,
             padding,
         };
-        let grad = grad.reshape(Shape::new([batch, out_channels, out_height * out_width]));
-        let weight_grad = images(&x, batch)
-            .enumerate()
-            .map(|(index, image)| {
-                let grad_image = grad
-                    .narrow(0, index, 1)
-                    .reshape(Shape::new([out_channels, out_height * out_width]));
-                profile::timed(operation(Kind::WeightGrad, geometry, out_channels), || {
-                    if out_channels == 1 {
-                        let mut weight_grad = vec![0.0f32; geometry.rows()];
-                        let grad = image_values(&grad, index, batch);
-                        direct::weight_grad(image, grad, geometry, &mut weight_grad);
-                        return FlexTensor::from_data(TensorData::new(
-                            weight_grad,
-                            [1, geometry.rows()],
-                        ));
-                    }
-                    let columns = columns(image, geometry); // [C·k·k, Ho·Wo]
-                    if geometry.columns() >= geometry.rows() / 2 {
-                        // A long product (many output pixels per weight) runs 1.7-5× faster as
-                        // `dwᵀ = columns · dyᵀ`, both operands row-major, than as
-                        // `dy · columnsᵀ`, whose right side is column-major; the two
-                        // transposed copies are small beside it. (Measured with the gemm
-                        // crate on AVX-512; for short products both layouts tie.)
-                        let grad_t = grad_image.transpose(0, 1).to_contiguous(); // [Ho·Wo, O]
-                        let weight_grad_t = matmul(columns, grad_t); // [C·k·k, O]
-                        weight_grad_t.transpose(0, 1).to_contiguous() // [O, C·k·k]
-                    } else {
-                        matmul(grad_image, columns.transpose(0, 1)) // [O, C·k·k]
-                    }
-                })
-            })
-            .reduce(Flex::float_add)
-            .unwrap_or_else(|| {
-                FlexTensor::zeros(Shape::new([out_channels, geometry.rows()]), DType::F32)
-            });
-        let shape = Shape::new([out_channels, channels, kernel, kernel]);
-        restore(weight_grad.reshape(shape), dtype)
+        let (rows, pixels) = (geometry.rows(), geometry.columns());
+        // A long product (many output pixels per weight) runs 1.7-5× faster as
+        // `dwᵀ = columns · dyᵀ`, both operands row-major, than as `dy · columnsᵀ`, whose right
+        // side is column-major; the two transposed copies are small beside it. (Measured with
+        // the gemm crate on AVX-512; for short products both layouts tie.)
+        let transposed = out_channels > 1 && pixels >= rows / 2;
+        let mut weight_grad = vec![0.0f32; out_channels * rows]; // [O, C·k·k], or its transpose
+        profile::timed(operation(Kind::WeightGrad, geometry, out_channels), || {
+            for index in 0..batch {
+                let (image, grad) = (
+                    image_values(&x, index, batch),
+                    image_values(&grad, index, batch),
+                );
+                if out_channels == 1 {
+                    direct::weight_grad(image, grad, geometry, &mut weight_grad);
+                    continue;
+                }
+                let columns = column_matrix(image, geometry);
+                let columns_shape = Matrix::row_major(rows, pixels);
+                if transposed {
+                    let grad_t = transpose(grad, out_channels, pixels); // [Ho·Wo, O]
+                    product(
+                        (&columns, columns_shape),
+                        (&grad_t, Matrix::row_major(pixels, out_channels)),
+                        (&mut weight_grad, Matrix::row_major(rows, out_channels)),
+                        index > 0,
+                    );
+                } else {
+                    product(
+                        (grad, Matrix::row_major(out_channels, pixels)),
+                        (&columns, columns_shape.transposed()),
+                        (&mut weight_grad, Matrix::row_major(out_channels, rows)),
+                        index > 0,
+                    );
+                }
+            }
+            if transposed {
+                weight_grad = transpose(&weight_grad, rows, out_channels);
+            }
+        });
+        let shape = [out_channels, channels, kernel, kernel];
+        restore(
+            FlexTensor::from_data(TensorData::new(weight_grad, shape)),
+            dtype,
+        )
     }
 }
 
@@ -213,14 +222,6 @@ pub(super) fn restore(tensor: FlexTensor, dtype: DType) -> FlexTensor {
     }
 }
 
-/// The images of a contiguous `[B, C, H, W]` batch as slices of `C·H·W` values.
-fn images(batch: &FlexTensor, count: usize) -> impl Iterator<Item = &[f32]> {
-    let values = batch.storage::<f32>();
-    values
-        .chunks((values.len() / count.max(1)).max(1))
-        .take(count)
-}
-
 /// The values of image `index` of a contiguous batch of `count` images.
 fn image_values(batch: &FlexTensor, index: usize, count: usize) -> &[f32] {
     let values = batch.storage::<f32>();
@@ -228,23 +229,9 @@ fn image_values(batch: &FlexTensor, index: usize, count: usize) -> &[f32] {
     &values[index * len..(index + 1) * len]
 }
 
-/// The column matrix `[C·k·k, Ho·Wo]` of one image.
-fn columns(image: &[f32], geometry: Geometry) -> FlexTensor {
+/// The column matrix `[C·k·k, Ho·Wo]` of one image, row-major.
+fn column_matrix(image: &[f32], geometry: Geometry) -> Vec<f32> {
     let mut columns = vec![0.0f32; geometry.rows() * geometry.columns()];
     im2col(image, geometry, &mut columns);
-    FlexTensor::from_data(TensorData::new(
-        columns,
-        [geometry.rows(), geometry.columns()],
-    ))
-}
-
-/// Stacks per-image results (`[X, Y]` each) into one tensor of `shape`.
-fn stack(per_image: Vec<FlexTensor>, shape: [usize; 4]) -> FlexTensor {
-    let mut per_image = per_image;
-    let joined = match per_image.len() {
-        0 => return FlexTensor::zeros(Shape::new(shape), DType::F32),
-        1 => per_image.swap_remove(0),
-        _ => Flex::float_cat(per_image, 0), // [B·X, Y]
-    };
-    joined.reshape(Shape::new(shape))
+    columns
 }

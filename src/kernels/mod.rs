@@ -18,6 +18,7 @@ mod activation;
 mod autodiff;
 mod direct;
 mod flex;
+mod gemm;
 pub mod im2col;
 
 use burn::backend::tensor::FloatTensor;

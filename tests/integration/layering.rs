@@ -1,6 +1,7 @@
 //! The house rules that a reader cannot see from one file, checked over `src/`: the engine
 //! never imports the app, the app never calls burn, training never imports the worker. (Only
 //! `device.rs` and `kernels/` make devices: clippy's `disallowed-methods` checks that one.)
+//! Unsafe code stays in the two audited foreign calls.
 
 use std::path::{Path, PathBuf};
 
@@ -67,5 +68,24 @@ fn training_never_imports_the_worker_and_translation_never_imports_training_runs
                 "src/{name} reads run folders through training::checkpoint"
             );
         }
+    }
+}
+
+#[test]
+fn unsafe_code_lives_only_behind_the_two_audited_calls() {
+    // `unsafe_code` is denied crate-wide; two places lift it for one foreign call each, with the
+    // argument for its soundness beside it: the allocator's option (main.rs) and the matrix
+    // product on checked slices (kernels/gemm.rs).
+    for (name, code) in sources() {
+        let allowed = matches!(name.as_str(), "main.rs" | "kernels/gemm.rs");
+        let blocks = code.matches("unsafe {").count();
+        assert!(
+            blocks == usize::from(allowed),
+            "src/{name} has {blocks} unsafe blocks"
+        );
+        assert!(
+            !code.contains("unsafe fn"),
+            "src/{name} declares an unsafe fn"
+        );
     }
 }

@@ -9,7 +9,7 @@
 
 use rayon::prelude::*;
 
-use super::im2col::Geometry;
+use super::im2col::{Geometry, column_spans, input_row_index};
 
 /// `output[i, j] = Σ_c Σ_(ky, kx) weight[c, ky, kx] · image[c, i·s + ky − p, j·s + kx − p]`
 /// for one image `[C, H, W]`, weight `[C, k, k]` and output `[Ho, Wo]`.
@@ -49,26 +49,6 @@ pub fn forward(image: &[f32], weight: &[f32], geometry: Geometry, output: &mut [
                 }
             }
         });
-}
-
-/// For one kernel column `kx`: the output columns that read inside the image, and the input
-/// column the first of them reads.
-struct ColumnSpan {
-    outputs: std::ops::Range<usize>,
-    first_input: usize,
-}
-
-/// The [`ColumnSpan`] of each kernel column, computed once per product.
-fn column_spans(g: Geometry) -> Vec<ColumnSpan> {
-    (0..g.kernel)
-        .map(|kx| {
-            let (lo, hi, first_input) = g.valid_outputs(kx, g.width, g.out_width());
-            ColumnSpan {
-                outputs: lo..hi,
-                first_input,
-            }
-        })
-        .collect()
 }
 
 /// The adjoint in the image: adds `weight[c, ky, kx] · grad[i, j]` into
@@ -161,14 +141,6 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
         }
     }
     partial.iter().sum::<f32>() + tail
-}
-
-/// The input row that output row `i` reads through kernel row `ky`, if it is inside the image
-/// (`i·s + ky − p` in `0..H`).
-fn input_row_index(i: usize, ky: usize, g: Geometry) -> Option<usize> {
-    (i * g.stride + ky)
-        .checked_sub(g.padding)
-        .filter(|&y| y < g.height)
 }
 
 #[cfg(test)]

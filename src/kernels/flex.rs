@@ -9,9 +9,9 @@ use burn::tensor::{DType, FloatDType, TensorData};
 use burn_flex::FlexTensor;
 
 use super::ConvKernels;
-use super::direct;
 use super::gemm::{Matrix, product, transpose};
 use super::im2col::{Geometry, col2im, im2col};
+use super::{direct, scratch};
 use crate::profile::{self, Kind, Operation};
 
 impl ConvKernels for Flex {
@@ -42,13 +42,15 @@ impl ConvKernels for Flex {
                 if out_channels == 1 {
                     direct::forward(image, weight, geometry, output);
                 } else {
-                    let columns = column_matrix(image, geometry);
-                    product(
-                        (weight, Matrix::row_major(out_channels, rows)),
-                        (&columns, Matrix::row_major(rows, pixels)),
-                        (output, Matrix::row_major(out_channels, pixels)),
-                        false,
-                    );
+                    scratch::with_buffer(rows * pixels, |columns| {
+                        im2col(image, geometry, columns);
+                        product(
+                            (weight, Matrix::row_major(out_channels, rows)),
+                            (columns, Matrix::row_major(rows, pixels)),
+                            (output, Matrix::row_major(out_channels, pixels)),
+                            false,
+                        );
+                    });
                 }
             }
         });
@@ -97,14 +99,15 @@ impl ConvKernels for Flex {
                 if out_channels == 1 {
                     direct::input_grad(grad, weight, geometry, image);
                 } else {
-                    let mut grad_columns = vec![0.0f32; rows * pixels];
-                    product(
-                        (weight, Matrix::row_major(out_channels, rows).transposed()),
-                        (grad, Matrix::row_major(out_channels, pixels)),
-                        (&mut grad_columns, Matrix::row_major(rows, pixels)),
-                        false,
-                    );
-                    col2im(&grad_columns, geometry, image);
+                    scratch::with_buffer(rows * pixels, |grad_columns| {
+                        product(
+                            (weight, Matrix::row_major(out_channels, rows).transposed()),
+                            (grad, Matrix::row_major(out_channels, pixels)),
+                            (grad_columns, Matrix::row_major(rows, pixels)),
+                            false,
+                        );
+                        col2im(grad_columns, geometry, image);
+                    });
                 }
             }
         });
@@ -148,24 +151,26 @@ impl ConvKernels for Flex {
                     direct::weight_grad(image, grad, geometry, &mut weight_grad);
                     continue;
                 }
-                let columns = column_matrix(image, geometry);
                 let columns_shape = Matrix::row_major(rows, pixels);
-                if transposed {
-                    let grad_t = transpose(grad, out_channels, pixels); // [Ho·Wo, O]
-                    product(
-                        (&columns, columns_shape),
-                        (&grad_t, Matrix::row_major(pixels, out_channels)),
-                        (&mut weight_grad, Matrix::row_major(rows, out_channels)),
-                        index > 0,
-                    );
-                } else {
-                    product(
-                        (grad, Matrix::row_major(out_channels, pixels)),
-                        (&columns, columns_shape.transposed()),
-                        (&mut weight_grad, Matrix::row_major(out_channels, rows)),
-                        index > 0,
-                    );
-                }
+                scratch::with_buffer(rows * pixels, |columns| {
+                    im2col(image, geometry, columns);
+                    if transposed {
+                        let grad_t = transpose(grad, out_channels, pixels); // [Ho·Wo, O]
+                        product(
+                            (columns, columns_shape),
+                            (&grad_t, Matrix::row_major(pixels, out_channels)),
+                            (&mut weight_grad, Matrix::row_major(rows, out_channels)),
+                            index > 0,
+                        );
+                    } else {
+                        product(
+                            (grad, Matrix::row_major(out_channels, pixels)),
+                            (columns, columns_shape.transposed()),
+                            (&mut weight_grad, Matrix::row_major(out_channels, rows)),
+                            index > 0,
+                        );
+                    }
+                });
             }
             if transposed {
                 weight_grad = transpose(&weight_grad, rows, out_channels);
@@ -227,11 +232,4 @@ fn image_values(batch: &FlexTensor, index: usize, count: usize) -> &[f32] {
     let values = batch.storage::<f32>();
     let len = values.len() / count.max(1);
     &values[index * len..(index + 1) * len]
-}
-
-/// The column matrix `[C·k·k, Ho·Wo]` of one image, row-major.
-fn column_matrix(image: &[f32], geometry: Geometry) -> Vec<f32> {
-    let mut columns = vec![0.0f32; geometry.rows() * geometry.columns()];
-    im2col(image, geometry, &mut columns);
-    columns
 }

@@ -20,6 +20,7 @@ mod direct;
 mod flex;
 mod gemm;
 pub mod im2col;
+mod scratch;
 
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, Dispatch, backend_extension};

@@ -56,13 +56,14 @@ pub const CONFIGS: [BenchConfig; 4] = [
     },
 ];
 
-/// The reference's timings on this kind of machine (PyTorch 2.15 CPU, 2 threads), s/iter.
+/// The reference's timings on this kind of machine (PyTorch 2.15 CPU, 2 threads; medians of
+/// `scripts/bench_reference.py`, 2026-12-01), s/iter.
 pub fn reference_secs_per_iter(name: char) -> Option<f64> {
     match name {
-        'A' => Some(1.00),
-        'B' => Some(0.55),
-        'C' => Some(0.14),
-        'D' => Some(0.085),
+        'A' => Some(0.95),
+        'B' => Some(0.45),
+        'C' => Some(0.098),
+        'D' => Some(0.070),
         _ => None,
     }
 }
@@ -372,6 +373,49 @@ pub fn format_profile(result: &BenchResult) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_profile_table_lists_each_operation_and_the_rest_of_the_iteration() {
+        use crate::profile::{Kind, Operation};
+
+        let conv = Operation::conv(Kind::Conv, [64, 128, 128, 128, 4, 2, 1]);
+        let entry = |operation, secs| ProfileEntry {
+            operation,
+            totals: Totals { calls: 2, secs },
+        };
+        let result = BenchResult {
+            config: CONFIGS[0],
+            train_secs_per_iter: 1.0,
+            infer_eval_secs: 0.1,
+            infer_train_mode_secs: 0.1,
+            peak_rss_bytes: None,
+            generator_params: 0,
+            discriminator_params: 0,
+            profile: Some(TrainingProfile {
+                mean_secs_per_iter: 1.0,
+                entries: vec![
+                    entry(conv, 0.5),
+                    entry(Operation::elementwise(Kind::Adam, 54_400_000), 0.1),
+                ],
+            }),
+        };
+        let table = format_profile(&result).unwrap();
+        // 2 calls of 2·64·128·16·64·64 flops in 0.5 s.
+        assert!(
+            table.contains("| conv | 64→128 @128×128 k4 s2 | 2 | 500.00 | 50.0 % | 4 |"),
+            "{table}"
+        );
+        assert!(
+            table.contains("| adam | 54.4 M values | 2 | 100.00 | 10.0 % | - |"),
+            "{table}"
+        );
+        assert!(table.contains("everything else (BatchNorm, concatenation, losses, autodiff, allocation): 400.0 ms (40 %)"), "{table}");
+        let without = BenchResult {
+            profile: None,
+            ..result
+        };
+        assert!(format_profile(&without).is_none());
+    }
 
     #[test]
     fn configs_match_the_reference_table() {

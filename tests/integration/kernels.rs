@@ -158,3 +158,25 @@ fn leaky_relu_and_relu_match_pytorch_forward_and_backward_including_at_zero() {
         assert!(x_values.contains(&0.0), "the input has exact zeros");
     }
 }
+
+#[test]
+fn a_profile_recording_names_each_product_with_its_layer_shape() {
+    use pix2pix_studio::profile::{Kind, Operation, Recording};
+
+    let device = Device::flex();
+    let x = random([1, 3, 16, 18], &device);
+    let w = random([5, 3, 4, 4], &device);
+    let b = random([5], &device);
+    let probe = random([1, 5, 8, 9], &device);
+    let recording = Recording::start();
+    gradients(|x, w, b| conv2d(x, w, Some(b), 2, 1), &x, &w, &b, &probe);
+    let entries = recording.finish();
+    let shape = [3, 5, 16, 18, 4, 2, 1];
+    for kind in [Kind::Conv, Kind::ConvAdjoint, Kind::WeightGrad] {
+        let entry = entries
+            .iter()
+            .find(|entry| entry.operation == Operation::conv(kind, shape))
+            .unwrap_or_else(|| panic!("no {kind:?} entry in {entries:?}"));
+        assert!(entry.totals.calls >= 1 && entry.totals.secs > 0.0);
+    }
+}

@@ -7,6 +7,8 @@
 //! `C·k·k` short multiply-adds over input rows, with no intermediate buffer; summed in another
 //! order than the GEMM, so results agree to rounding.
 
+use std::ops::Range;
+
 use rayon::prelude::*;
 
 use super::im2col::{Geometry, column_spans, input_row_index};
@@ -56,36 +58,26 @@ pub fn forward(image: &[f32], weight: &[f32], geometry: Geometry, output: &mut [
 /// by the caller.
 pub fn input_grad(grad: &[f32], weight: &[f32], geometry: Geometry, image: &mut [f32]) {
     let g = geometry;
-    let (out_h, out_w) = (g.out_height(), g.out_width());
-    let plane = g.height * g.width;
-    let taps = g.kernel * g.kernel;
     image
-        .par_chunks_mut(plane)
-        .zip(weight.par_chunks(taps))
+        .par_chunks_mut(g.height * g.width)
+        .zip(weight.par_chunks(g.kernel * g.kernel))
         .for_each(|(channel, channel_weights)| {
-            for ky in 0..g.kernel {
-                let (i_lo, i_hi, y_lo) = g.valid_outputs(ky, g.height, out_h);
-                for kx in 0..g.kernel {
-                    let w = channel_weights[ky * g.kernel + kx];
-                    let (j_lo, j_hi, x_lo) = g.valid_outputs(kx, g.width, out_w);
-                    for (step, i) in (i_lo..i_hi).enumerate() {
-                        let y = y_lo + step * g.stride;
-                        let input_row = &mut channel[y * g.width..(y + 1) * g.width];
-                        let grad_row = &grad[i * out_w + j_lo..i * out_w + j_hi];
-                        if g.stride == 1 {
-                            let target = &mut input_row[x_lo..x_lo + grad_row.len()];
-                            for (pixel, &value) in target.iter_mut().zip(grad_row) {
-                                *pixel += w * value;
-                            }
-                        } else {
-                            let target = input_row.iter_mut().skip(x_lo).step_by(g.stride);
-                            for (pixel, &value) in target.zip(grad_row) {
-                                *pixel += w * value;
-                            }
-                        }
+            for_each_tap_row(g, |tap, y, outputs, x_lo| {
+                let w = channel_weights[tap];
+                let input_row = &mut channel[y * g.width..(y + 1) * g.width];
+                let grad_row = &grad[outputs];
+                if g.stride == 1 {
+                    let target = &mut input_row[x_lo..x_lo + grad_row.len()];
+                    for (pixel, &value) in target.iter_mut().zip(grad_row) {
+                        *pixel += w * value;
+                    }
+                } else {
+                    let target = input_row.iter_mut().skip(x_lo).step_by(g.stride);
+                    for (pixel, &value) in target.zip(grad_row) {
+                        *pixel += w * value;
                     }
                 }
-            }
+            });
         });
 }
 
@@ -93,33 +85,44 @@ pub fn input_grad(grad: &[f32], weight: &[f32], geometry: Geometry, image: &mut 
 /// Σ_(i, j) grad[i, j] · image[c, i·s + ky − p, j·s + kx − p]`.
 pub fn weight_grad(image: &[f32], grad: &[f32], geometry: Geometry, weight_grad: &mut [f32]) {
     let g = geometry;
-    let (out_h, out_w) = (g.out_height(), g.out_width());
-    let plane = g.height * g.width;
-    let taps = g.kernel * g.kernel;
     weight_grad
-        .par_chunks_mut(taps)
-        .zip(image.par_chunks(plane))
+        .par_chunks_mut(g.kernel * g.kernel)
+        .zip(image.par_chunks(g.height * g.width))
         .for_each(|(channel_grads, channel)| {
-            for ky in 0..g.kernel {
-                let (i_lo, i_hi, y_lo) = g.valid_outputs(ky, g.height, out_h);
-                for kx in 0..g.kernel {
-                    let (j_lo, j_hi, x_lo) = g.valid_outputs(kx, g.width, out_w);
-                    let mut sum = 0.0f32;
-                    for (step, i) in (i_lo..i_hi).enumerate() {
-                        let y = y_lo + step * g.stride;
-                        let input_row = &channel[y * g.width..(y + 1) * g.width];
-                        let grad_row = &grad[i * out_w + j_lo..i * out_w + j_hi];
-                        sum += if g.stride == 1 {
-                            dot(&input_row[x_lo..x_lo + grad_row.len()], grad_row)
-                        } else {
-                            let source = input_row.iter().skip(x_lo).step_by(g.stride);
-                            source.zip(grad_row).map(|(&x, &dy)| x * dy).sum::<f32>()
-                        };
-                    }
-                    channel_grads[ky * g.kernel + kx] += sum;
-                }
-            }
+            for_each_tap_row(g, |tap, y, outputs, x_lo| {
+                let input_row = &channel[y * g.width..(y + 1) * g.width];
+                let grad_row = &grad[outputs];
+                channel_grads[tap] += if g.stride == 1 {
+                    dot(&input_row[x_lo..x_lo + grad_row.len()], grad_row)
+                } else {
+                    let source = input_row.iter().skip(x_lo).step_by(g.stride);
+                    source.zip(grad_row).map(|(&x, &dy)| x * dy).sum::<f32>()
+                };
+            });
         });
+}
+
+/// Calls `visit(tap, y, outputs, first_input)` for every kernel tap (`ky·k + kx`) and every
+/// output row that the tap reads inside the image: `y` is the input row, `outputs` the range of
+/// the row's output values (in `[Ho·Wo]`) whose input lies inside, `first_input` the input
+/// column the first of them reads.
+fn for_each_tap_row(g: Geometry, mut visit: impl FnMut(usize, usize, Range<usize>, usize)) {
+    let (out_h, out_w) = (g.out_height(), g.out_width());
+    for ky in 0..g.kernel {
+        let (i_lo, i_hi, y_lo) = g.valid_outputs(ky, g.height, out_h);
+        for kx in 0..g.kernel {
+            let (j_lo, j_hi, x_lo) = g.valid_outputs(kx, g.width, out_w);
+            for (step, i) in (i_lo..i_hi).enumerate() {
+                let y = y_lo + step * g.stride;
+                visit(
+                    ky * g.kernel + kx,
+                    y,
+                    i * out_w + j_lo..i * out_w + j_hi,
+                    x_lo,
+                );
+            }
+        }
+    }
 }
 
 /// `Σ a[i] · b[i]` for two slices of one length, in eight-lane blocks of independent partial

@@ -184,7 +184,7 @@ impl ConvKernels for Flex {
     }
 }
 
-/// The profile's name for one product over one image (see [`crate::profile`]).
+/// The profile's name for one product, over all images of the batch (see [`crate::profile`]).
 fn operation(kind: Kind, g: Geometry, out_channels: usize) -> impl FnOnce() -> Operation {
     move || {
         let shape = [

@@ -1,8 +1,9 @@
 //! One reusable buffer per thread for the column matrices of the convolution kernels.
 //!
-//! A 256 px training step builds column matrices of about 550 MB in all (16 MB each in the
-//! outer layers). Fresh, each had to be zeroed before im2col or the GEMM overwrote it; reused,
-//! it is written once. Whoever borrows the buffer must write every value before reading it.
+//! A 256 px training step builds a column matrix for nearly every convolution product (16 MB
+//! each in the outer layers). Fresh, each had to be zeroed before im2col or the GEMM overwrote
+//! it; reused, it is written once. Whoever borrows the buffer must write every value before
+//! reading it.
 
 use std::cell::RefCell;
 
@@ -10,16 +11,24 @@ thread_local! {
     static BUFFER: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Runs `work` on `len` values of this thread's buffer (grown as needed, never shrunk). The
-/// values are whatever the last user left: `work` must overwrite them all before reading any.
-/// A nested call on the same thread gets a fresh zeroed buffer instead.
+/// The largest buffer kept between calls (64 MB, a 512 px training step's largest column
+/// matrix). A larger one, such as an untiled translation of a photo, is freed after its call.
+const RETAIN_AT_MOST: usize = 1 << 24;
+
+/// Runs `work` on `len` values of this thread's buffer (grown as needed). The values are
+/// whatever the last user left: `work` must overwrite them all before reading any. A nested
+/// call on the same thread gets a fresh zeroed buffer instead.
 pub fn with_buffer<T>(len: usize, work: impl FnOnce(&mut [f32]) -> T) -> T {
     BUFFER.with(|cell| match cell.try_borrow_mut() {
         Ok(mut buffer) => {
             if buffer.len() < len {
                 buffer.resize(len, 0.0);
             }
-            work(&mut buffer[..len])
+            let result = work(&mut buffer[..len]);
+            if buffer.len() > RETAIN_AT_MOST {
+                *buffer = Vec::new();
+            }
+            result
         }
         Err(_) => work(&mut vec![0.0; len]),
     })
@@ -40,5 +49,11 @@ mod tests {
             assert_eq!(outer, [7.0; 4]);
         });
         with_buffer(2, |again| assert_eq!(again, [7.0; 2]));
+    }
+
+    #[test]
+    fn a_buffer_above_the_retained_size_is_freed_after_its_call() {
+        with_buffer(RETAIN_AT_MOST + 1, |large| large[..4].fill(3.0));
+        with_buffer(4, |fresh| assert_eq!(fresh, [0.0; 4]));
     }
 }

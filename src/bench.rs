@@ -158,8 +158,9 @@ pub fn run(config: BenchConfig, device: &Device, options: BenchOptions) -> Resul
     };
     repeat(options.warmup, &mut step)?;
     let recording = options.profile.then(Recording::start);
-    let train_times = time_iterations(options.iterations, &mut step)?;
+    let mut train_times = time_iterations(options.iterations, &mut step)?;
     let profile = recording.map(|recording| per_iteration(recording.finish(), &train_times));
+    let train = crate::stats::median(&mut train_times);
 
     let generator = state.generator.valid();
     let plain_device = device.clone().inner();
@@ -183,7 +184,7 @@ pub fn run(config: BenchConfig, device: &Device, options: BenchOptions) -> Resul
 
     Ok(BenchResult {
         config,
-        train_secs_per_iter: crate::stats::median(&mut train_times.clone()),
+        train_secs_per_iter: train,
         infer_eval_secs: infer_eval,
         infer_train_mode_secs: infer_train_mode,
         peak_rss_bytes: peak_rss_bytes(),

@@ -89,3 +89,24 @@ fn unsafe_code_lives_only_behind_the_two_audited_calls() {
         );
     }
 }
+
+/// burn's default device prefers wgpu: on a machine without a GPU that is a software adapter
+/// (lavapipe), where SPIR-V kernels crash the process. Six ONNX and tiling tests took it and ran
+/// on lavapipe in CI unseen, until the SPIR-V build crashed the test binary. Code and tests name
+/// their device.
+#[test]
+fn nothing_uses_burns_default_device() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    source_files(&root.join("src"), &mut files);
+    source_files(&root.join("tests"), &mut files);
+    let pattern = ["Device::", "default()"].concat();
+    for path in files {
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            !text.contains(&pattern),
+            "{} uses {pattern}",
+            path.display()
+        );
+    }
+}

@@ -24,11 +24,11 @@ const TOLERANCE: f32 = 1e-4;
 /// training-mode passes), so running-statistics export is tested on real statistics.
 fn translator(config: &UnetGeneratorConfig, seed: u64) -> Translator {
     let side = config.size_multiple();
-    Translator::from_generator(trained(config, seed), side as u32, &Device::default())
+    Translator::from_generator(trained(config, seed), side as u32, &Device::flex())
 }
 
 fn trained(config: &UnetGeneratorConfig, seed: u64) -> UnetGenerator {
-    let device = Device::default();
+    let device = Device::flex();
     let generator = config.init(&device, seed).unwrap();
     let side = config.size_multiple();
     for pass in 0..3 {
@@ -44,7 +44,7 @@ fn random_input(shape: [usize; 4], seed: u64) -> Tensor<4> {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let count = shape.iter().product();
     let values: Vec<f32> = (0..count).map(|_| rng.random_range(-1.0..1.0)).collect();
-    Tensor::from_data(TensorData::new(values, shape), &Device::default())
+    Tensor::from_data(TensorData::new(values, shape), &Device::flex())
 }
 
 /// The output tract computes for `input` from the ONNX file at `path`.
@@ -225,7 +225,7 @@ fn a_diverged_generator_is_not_exported() {
     let weight = generator.levels[2].down.weight.val();
     let poisoned = weight.clone().mul_scalar(f32::NAN);
     generator.levels[2].down.weight = burn::module::Param::from_tensor(poisoned);
-    let translator = Translator::from_generator(generator, 32, &Device::default());
+    let translator = Translator::from_generator(generator, 32, &Device::flex());
     let path = dir.join("diverged.onnx");
     let options = OnnxOptions {
         opset: 17,
@@ -317,7 +317,7 @@ fn the_apps_export_writes_a_checkpoint_folder_at_its_trained_size() {
     let demo = ModelSource::from_path(Path::new("assets/demo/sketches")).unwrap();
     assert!(matches!(demo, ModelSource::Checkpoint(_)));
     export_model_onnx(&demo, &OnnxOptions::default(), &path).unwrap();
-    let translator = Translator::load(&demo, &Device::default()).unwrap();
+    let translator = Translator::load(&demo, &Device::flex()).unwrap();
     let side = translator.trained_size_px() as usize;
     let input = random_input([1, 3, side, side], 11);
     let ours = translator

@@ -17,7 +17,7 @@ use crate::util::{sketches, temp_dir};
 /// The demo sketch model: 128 px tiles, trained weights.
 fn demo() -> Translator {
     let source = ModelSource::from_path(Path::new("assets/demo/sketches")).unwrap();
-    Translator::load(&source, &Device::default()).unwrap()
+    Translator::load(&source, &Device::flex()).unwrap()
 }
 
 /// The sketch halves of the bundled validation pairs.

@@ -16,7 +16,9 @@
 //! - [`verdict`]: the PatchGAN's per-patch verdicts on a pair, and what each patch sees.
 //! - [`compare`]: several runs side by side: their differing options and scores.
 //! - [`device`]: choosing a GPU (wgpu) or the CPU (flex).
+//! - [`gpu_check`]: whether a GPU computes what the CPU computes.
 //! - [`kernels`]: fast CPU convolutions with their own backward pass (a burn extension).
+//! - [`readback`]: every device → host read, counted.
 //! - [`profile`]: opt-in timings of the training step's convolutions, activations and Adam.
 //! - [`mod@bench`]: the performance benchmark behind `pix2pix-studio bench`.
 //! - [`worker`]: the thread that owns the tensors, driven by commands, reporting events.
@@ -33,11 +35,13 @@ pub mod device;
 pub mod error;
 pub mod fs;
 pub mod gallery;
+pub mod gpu_check;
 pub mod inference;
 pub mod kernels;
 pub mod model;
 pub mod onnx;
 pub mod profile;
+pub mod readback;
 pub mod run_folder;
 pub mod samples;
 pub mod seed;

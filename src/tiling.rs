@@ -18,9 +18,10 @@ use burn::tensor::{Device, Tensor};
 use image::{DynamicImage, GrayImage, RgbImage};
 use serde::{Deserialize, Serialize};
 
-use crate::data::convert::{host_values, image_to_planar, planar_to_tensor, unit_to_u8};
+use crate::data::convert::{image_to_planar, planar_to_tensor, unit_to_u8};
 use crate::error::{Error, Result};
 use crate::model::{Dropout, NormMode, UnetGenerator};
+use crate::readback::host_values;
 use crate::shared_norm::{SharedStatistics, StatisticsPool, needs_pooling};
 
 /// Images larger than this on either side are tiled automatically where tiling is

@@ -15,6 +15,7 @@ use crate::data::convert::{image_to_planar, planar_to_tensor};
 use crate::error::{Error, Result};
 use crate::model::pytorch::load_discriminator;
 use crate::model::{NormMode, PatchDiscriminator, PatchDiscriminatorConfig};
+use crate::readback::host_values;
 use crate::run_folder;
 use crate::training::loss::verdicts;
 
@@ -64,12 +65,7 @@ impl VerdictMap {
                 "a verdict map is for one pair, got a batch of {batch}"
             )));
         }
-        let probabilities = verdicts(logits, gan_mode)
-            .try_into_data()
-            .map_err(|err| Error::Backend(format!("reading the verdicts: {err:?}")))?
-            .convert::<f32>()
-            .try_into_vec::<f32>()
-            .map_err(|err| Error::Backend(format!("reading the verdicts: {err:?}")))?;
+        let probabilities = host_values(verdicts(logits, gan_mode), "the verdicts")?;
         Ok(Self {
             rows,
             cols,

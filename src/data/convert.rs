@@ -7,7 +7,8 @@ use burn::tensor::{Device, Tensor, TensorData};
 use image::{DynamicImage, GrayImage, RgbImage};
 
 use super::decode::to_channels;
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::readback::host_values;
 
 /// Planar `[C, H, W]` values in `[-1, 1]` of an image, after the channel rule of
 /// [`to_channels`].
@@ -48,16 +49,6 @@ pub fn tensor_to_images(tensor: Tensor<4>) -> Result<Vec<DynamicImage>> {
         .take(batch)
         .map(|image| planar_to_image(image, channels, height, width))
         .collect())
-}
-
-/// The values of a tensor on the host as `f32`, row-major; `what` names it in the error.
-pub fn host_values<const D: usize>(tensor: Tensor<D>, what: &str) -> Result<Vec<f32>> {
-    tensor
-        .try_into_data()
-        .map_err(|err| Error::Backend(format!("reading {what} back: {err:?}")))?
-        .convert::<f32>()
-        .try_into_vec::<f32>()
-        .map_err(|err| Error::Backend(format!("reading {what} back: {err:?}")))
 }
 
 /// A value in `[-1, 1]` as an 8-bit pixel value, as the reference saves it.

@@ -16,6 +16,7 @@ use super::generator::{LevelSpec, UnetGenerator, UnetGeneratorConfig, UnetLevel}
 use super::weight_files::write_safetensors;
 pub use super::weight_files::{HostTensor, StateDict};
 use crate::error::{Error, Result};
+use crate::readback::host_data;
 
 /// Where the reference keeps each layer of one U-Net level: the key prefix of each layer
 /// (`<prefix>.weight`, `.bias`, `.running_mean`, ...); empty where the level has no such norm.
@@ -325,9 +326,7 @@ fn push_norm(entries: &mut Entries, key: &str, norm: &Norm2d) -> Result<()> {
 }
 
 fn to_host<const D: usize>(tensor: Tensor<D>) -> Result<HostTensor> {
-    let data = tensor
-        .try_into_data()
-        .map_err(|err| Error::Backend(format!("reading weights back: {err:?}")))?;
+    let data = host_data(tensor, "weights")?;
     let shape = data.shape().to_vec();
     let values = data
         .convert::<f32>()

@@ -15,8 +15,9 @@ use burn::tensor::{Device, Tensor};
 use rayon::prelude::*;
 
 use crate::device::is_host_memory;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::profile::{self, Kind, Operation};
+use crate::readback::host_values;
 
 /// Adam's hyper-parameters other than the learning rate.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -91,15 +92,7 @@ impl Adam {
 
     /// A host copy of one parameter's moments `(first, second)`, if it has been stepped.
     pub fn moments(&self, id: ParamId) -> Result<Option<(Vec<f32>, Vec<f32>)>> {
-        let to_host = |tensor: &Tensor<1>| {
-            tensor
-                .clone()
-                .try_into_data()
-                .map_err(|err| Error::Backend(format!("reading optimiser state: {err:?}")))?
-                .convert::<f32>()
-                .try_into_vec::<f32>()
-                .map_err(|err| Error::Backend(format!("reading optimiser state: {err:?}")))
-        };
+        let to_host = |tensor: &Tensor<1>| host_values(tensor.clone(), "optimiser state");
         match self.moments.get(&id) {
             None => Ok(None),
             Some(Moments::Host { first, second }) => Ok(Some((first.clone(), second.clone()))),
@@ -189,6 +182,10 @@ impl ModuleMapper for AdamMapper<'_> {
 }
 
 impl AdamMapper<'_> {
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "host memory, not a device read: the CPU backend hands its buffer over"
+    )]
     fn update_host<const D: usize>(
         &mut self,
         id: ParamId,

@@ -12,4 +12,4 @@ pub mod state;
 pub mod step;
 
 pub use state::TrainingState;
-pub use step::{StepLosses, train_step};
+pub use step::{QueuedLosses, StepLosses, queue_train_step, read_losses, train_step};

@@ -3,13 +3,14 @@
 
 use burn::module::Module;
 use burn::optim::GradientsParams;
-use burn::tensor::Tensor;
+use burn::tensor::{Device, Tensor};
 
 use super::loss::{Label, gan_loss, l1_loss, realness};
 use super::state::TrainingState;
 use crate::config::GanMode;
 use crate::error::{Error, Result};
 use crate::model::{Dropout, NormMode, PatchDiscriminator, UnetGenerator};
+use crate::readback::host_values;
 use crate::seed::{derived_rng, stream};
 
 /// The four losses of one step, as the reference logs them.
@@ -43,15 +44,80 @@ impl StepLosses {
     }
 }
 
+/// The losses of one step, still on the device: nothing waits for them until they are read, so
+/// a GPU runs the next steps meanwhile. Read many at once with [`read_losses`].
+#[derive(Clone, Debug)]
+pub struct QueuedLosses(Tensor<1>); // [LOSS_VALUES]: G_GAN, G_L1, D_real, D_fake, p_real, p_fake
+
+/// Values per step in [`QueuedLosses`].
+const LOSS_VALUES: usize = 6;
+
+impl QueuedLosses {
+    /// Losses already known (G_GAN, G_L1, D_real, D_fake, p_real, p_fake), as a step would queue
+    /// them.
+    #[cfg(test)]
+    pub(crate) fn from_values(values: [f32; LOSS_VALUES], device: &Device) -> Self {
+        Self(Tensor::from_floats(values, device))
+    }
+
+    /// Reads this step's losses back (one transfer).
+    pub fn read(self) -> Result<StepLosses> {
+        let mut losses = read_losses(vec![self])?;
+        losses
+            .pop()
+            .ok_or_else(|| Error::Backend("no losses were read back".into()))
+    }
+}
+
+/// Reads the losses of several steps back in one transfer, in the order given.
+pub fn read_losses(queued: Vec<QueuedLosses>) -> Result<Vec<StepLosses>> {
+    if queued.is_empty() {
+        return Ok(Vec::new());
+    }
+    let steps = queued.len();
+    let all = Tensor::cat(queued.into_iter().map(|losses| losses.0).collect(), 0); // [6 · steps]
+    let values = host_values(all, "the losses")?;
+    if values.len() != steps * LOSS_VALUES {
+        return Err(Error::Backend(format!(
+            "expected {} loss values for {steps} steps, got {}",
+            steps * LOSS_VALUES,
+            values.len()
+        )));
+    }
+    Ok(values
+        .chunks_exact(LOSS_VALUES)
+        .map(|step| StepLosses {
+            g_gan: step[0],
+            g_l1: step[1],
+            d_real: step[2],
+            d_fake: step[3],
+            p_real: step[4],
+            p_fake: step[5],
+        })
+        .collect())
+}
+
 /// Trains both networks on one batch (`input` and `target` `[B, C, H, W]` in `[-1, 1]`, on the
-/// state's device) with learning rate `learning_rate`, and returns the losses, read back from
-/// the device in two transfers (D's, then G's).
+/// state's device) with learning rate `learning_rate`, and reads the losses back (one transfer,
+/// so on a GPU one wait for the step to finish). A loop that need not see every step's losses at
+/// once calls [`queue_train_step`] instead.
 pub fn train_step(
     state: &mut TrainingState,
     input: Tensor<4>,
     target: Tensor<4>,
     learning_rate: f64,
 ) -> Result<StepLosses> {
+    queue_train_step(state, input, target, learning_rate)?.read()
+}
+
+/// [`train_step`] without the read: the step is queued on the device, and its losses stay there
+/// until [`QueuedLosses::read`] or [`read_losses`].
+pub fn queue_train_step(
+    state: &mut TrainingState,
+    input: Tensor<4>,
+    target: Tensor<4>,
+    learning_rate: f64,
+) -> Result<QueuedLosses> {
     let device = state.device.clone();
     let input = input.to_device(&device);
     let target = target.to_device(&device);
@@ -71,8 +137,8 @@ pub fn train_step(
             .generator
             .forward(input.clone(), NormMode::Train, Dropout::Masks(&masks))?;
 
-    let [d_real, d_fake, p_real, p_fake] = if state.config.gan_mode == GanMode::Off {
-        [0.0; 4]
+    let discriminator_losses = if state.config.gan_mode == GanMode::Off {
+        Tensor::zeros([4], &device)
     } else {
         discriminator_step(
             state,
@@ -82,46 +148,38 @@ pub fn train_step(
             learning_rate,
         )?
     };
-    let (g_gan, g_l1) = generator_step(state, input, target, generated, learning_rate)?;
+    let generator_losses = generator_step(state, input, target, generated, learning_rate)?;
     state.steps += 1;
-    Ok(StepLosses {
-        g_gan,
-        g_l1,
-        d_real,
-        d_fake,
-        p_real,
-        p_fake,
-    })
+    Ok(QueuedLosses(Tensor::cat(
+        vec![generator_losses, discriminator_losses],
+        0,
+    ))) // [6]
 }
 
-/// Reads `N` one-element values back in one transfer. Called before their backward pass: on
-/// wgpu, burn's fusion let the backward pass and the optimiser step overwrite buffers that
-/// losses read after them still needed (a LSGAN step reported G_GAN 4.4 where the CPU gives
-/// 0.69; tests/gpu_lane: `lsgan_trains_on_the_gpu_as_on_the_cpu`).
-fn read_scalars<const N: usize>(scalars: [Tensor<1>; N]) -> Result<[f32; N]> {
-    let detached = scalars.into_iter().map(Tensor::detach).collect();
-    let values = Tensor::cat(detached, 0) // [N]
-        .try_into_data()
-        .map_err(|err| Error::Backend(format!("reading the losses: {err:?}")))?
-        .convert::<f32>()
-        .try_into_vec::<f32>()
-        .map_err(|err| Error::Backend(format!("reading the losses: {err:?}")))?;
-    let count = values.len();
-    values
-        .try_into()
-        .map_err(|_| Error::Backend(format!("expected {N} losses, got {count}")))
+/// One-element losses as one detached `[N]` tensor, computed now: its kernels are handed to the
+/// device before the backward pass is recorded. On wgpu, burn's fusion otherwise let the
+/// backward pass and the optimiser step overwrite buffers that losses computed after them still
+/// needed (a LSGAN step reported G_GAN 4.4 where the CPU gives 0.69; tests/gpu_lane:
+/// `lsgan_trains_on_the_gpu_as_on_the_cpu`). A flush, unlike a read, does not wait for them.
+fn settled<const N: usize>(scalars: [Tensor<1>; N], device: &Device) -> Result<Tensor<1>> {
+    let values = Tensor::cat(scalars.into_iter().map(Tensor::detach).collect(), 0); // [N]
+    device
+        .flush()
+        .map_err(|err| Error::Backend(format!("running the loss kernels: {err:?}")))?;
+    Ok(values)
 }
 
 /// Updates D on one real and one generated pair, each in its own forward pass (so each gets
 /// its own batch statistics), with loss 0.5 · (BCE(real, 1) + BCE(fake, 0)). Returns the two
-/// losses and D's mean verdicts, in that pass, on the real and the generated pair.
+/// losses and D's mean verdicts, in that pass, on the real and the generated pair (`[4]`, on the
+/// device).
 fn discriminator_step(
     state: &mut TrainingState,
     input: &Tensor<4>,
     target: &Tensor<4>,
     generated: Tensor<4>,
     learning_rate: f64,
-) -> Result<[f32; 4]> {
+) -> Result<Tensor<1>> {
     let mode = state.config.gan_mode;
     let discriminator = &state.discriminator;
     let logits_fake = discriminator.forward_pair(input.clone(), generated, NormMode::Train)?;
@@ -131,7 +189,7 @@ fn discriminator_step(
     let p_real = realness(logits_real.clone().detach(), mode);
     let loss_real = gan_loss(logits_real, Label::Real, mode);
     let loss = loss_fake.clone().add(loss_real.clone()).mul_scalar(0.5);
-    let losses = read_scalars([loss_real, loss_fake, p_real, p_fake])?;
+    let losses = settled([loss_real, loss_fake, p_real, p_fake], &state.device)?;
     let grads = GradientsParams::from_grads(loss.backward(), discriminator);
     let discriminator = take_discriminator(state);
     state.discriminator = state
@@ -141,14 +199,15 @@ fn discriminator_step(
 }
 
 /// Updates G with GAN(D(input, generated), real) + lambda · L1(generated, target), gradients
-/// flowing through D into G but not into D's weights. Returns both terms (GAN, L1).
+/// flowing through D into G but not into D's weights. Returns both terms (GAN, L1) as `[2]`, on
+/// the device.
 fn generator_step(
     state: &mut TrainingState,
     input: Tensor<4>,
     target: Tensor<4>,
     generated: Tensor<4>,
     learning_rate: f64,
-) -> Result<(f32, f32)> {
+) -> Result<Tensor<1>> {
     let config = &state.config;
     let l1 = l1_loss(generated.clone(), target).mul_scalar(config.lambda_l1);
     let (gan, total) = if config.gan_mode == GanMode::Off {
@@ -161,13 +220,13 @@ fn generator_step(
         let gan = gan_loss(logits, Label::Real, config.gan_mode);
         (gan.clone(), gan.add(l1.clone()))
     };
-    let [gan_value, l1_value] = read_scalars([gan, l1])?;
+    let losses = settled([gan, l1], &state.device)?;
     let grads = GradientsParams::from_grads(total.backward(), &state.generator);
     let generator = take_generator(state);
     state.generator = state
         .generator_optimizer
         .step(learning_rate, generator, grads);
-    Ok((gan_value, l1_value))
+    Ok(losses)
 }
 
 /// Moves the generator out of the state for its optimiser step (which consumes the module),

@@ -4,6 +4,7 @@
 //! thread.
 
 pub mod handle;
+mod pending_losses;
 pub mod protocol;
 pub mod sink;
 pub mod trainer;
@@ -187,8 +188,20 @@ impl Worker {
                     self.start(&request);
                 }
             }
-            Command::Pause => match (&self.trainer, self.paused) {
+            Command::Pause => match (self.trainer.as_mut(), self.paused) {
                 (Some(trainer), false) => {
+                    // The paused run shows every step it took.
+                    let sink = &self.sink;
+                    let reported = Self::on_training_pool(self.training_pool.as_ref(), || {
+                        trainer.report_losses(sink)
+                    });
+                    if let Err(err) = reported {
+                        self.fail_run(err);
+                        return Flow::Continue;
+                    }
+                    let Some(trainer) = self.trainer.as_ref() else {
+                        return Flow::Continue;
+                    };
                     // No steps while paused: the weights as they are now serve the sketch.
                     self.live.publish(trainer.translator());
                     self.paused = true;
@@ -387,22 +400,28 @@ impl Worker {
                     stopped: true,
                 });
             }
-            Err(err) => {
-                // A write that failed (a full disk, a folder turned read-only) changed nothing
-                // already saved: say where the last good checkpoint is.
-                let kept = match &err {
-                    crate::Error::Io { .. } => format!(
-                        "; the last good checkpoint is kept in {}",
-                        trainer.run_dir().display()
-                    ),
-                    _ => String::new(),
-                };
-                self.set_trainer(None);
-                self.sink.send(Event::Failed {
-                    message: format!("training stopped: {err}{kept}"),
-                });
-            }
+            Err(err) => self.fail_run(err),
         }
+    }
+
+    /// Ends the run on `err`, saying where its last good checkpoint is.
+    fn fail_run(&mut self, err: crate::Error) {
+        let Some(trainer) = self.trainer.as_ref() else {
+            return;
+        };
+        // A write that failed (a full disk, a folder turned read-only) changed nothing already
+        // saved: say where the last good checkpoint is.
+        let kept = match &err {
+            crate::Error::Io { .. } => format!(
+                "; the last good checkpoint is kept in {}",
+                trainer.run_dir().display()
+            ),
+            _ => String::new(),
+        };
+        self.set_trainer(None);
+        self.sink.send(Event::Failed {
+            message: format!("training stopped: {err}{kept}"),
+        });
     }
 
     /// Saves and ends the run, if any.

@@ -10,6 +10,7 @@ use std::time::Instant;
 use burn::tensor::Tensor;
 use image::RgbImage;
 
+use super::pending_losses::{PendingLosses, ReadPolicy, StepInfo};
 use super::protocol::{Event, Progress, RunInfo, TrainingRequest, Triplet};
 use super::sink::EventSink;
 use crate::config::{GanMode, RunConfig};
@@ -25,8 +26,8 @@ use crate::training::checkpoint::{self, CheckpointKind, Counters};
 use crate::training::health::{Symptom, diagnose};
 use crate::training::history::{History, LossRecord, ValidationRecord};
 use crate::training::metrics::Metrics;
+use crate::training::queue_train_step;
 use crate::training::state::TrainingState;
-use crate::training::step::train_step;
 use crate::validation::{
     MAX_VALIDATION_PAIRS, NamedSample, first_image, fixed_samples, generate_tensors, run_dataset,
     score_sample,
@@ -64,6 +65,8 @@ pub struct Trainer {
     validation: Vec<NamedSample>,
     secs_per_step: Option<f64>,
     on_gpu: bool,
+    /// Steps whose losses are still on the device.
+    pending: PendingLosses,
     /// What the loader delivered in the epoch going on (since the start, for a resumed one).
     epoch_loads: EpochLoads,
     /// The symptoms last reported by [`Event::Health`].
@@ -214,6 +217,7 @@ impl Trainer {
             validation,
             secs_per_step: None,
             on_gpu: !device.is_cpu(),
+            pending: PendingLosses::new(ReadPolicy::for_device(!device.is_cpu())),
             epoch_loads: EpochLoads::default(),
             health: Vec::new(),
         };
@@ -297,64 +301,48 @@ impl Trainer {
                 None => return Err(Error::Backend("the data loader stopped".into())),
             }
         };
+        if self.on_gpu && self.secs_per_step.is_none() && self.pending.is_empty() {
+            events.send(Event::CompilingKernels);
+        }
+        self.pending.step_starting(Instant::now());
         let device = self.state.device.clone();
         let input = batch_to_tensor(batch.input, batch.input_shape, &device);
         let target = batch_to_tensor(batch.target, batch.target_shape, &device);
         let learning_rate = self.counters.learning_rate;
-        if self.on_gpu && self.secs_per_step.is_none() {
-            events.send(Event::CompilingKernels);
-        }
-        let started = Instant::now();
-        let losses = train_step(&mut self.state, input, target, learning_rate)?;
-        if !losses.is_finite() {
-            return Err(Error::NonFinite(format!(
-                "the losses at step {} ({losses:?}): training diverged; the last good checkpoint \
-                 is kept in {} (try a lower learning rate)",
-                self.counters.steps + 1,
-                self.run_dir.display()
-            )));
-        }
-        let elapsed = started.elapsed().as_secs_f64();
-        self.secs_per_step = Some(match self.secs_per_step {
-            Some(mean) => mean + TIMING_SMOOTHING * (elapsed - mean),
-            None => elapsed,
-        });
+        let losses = queue_train_step(&mut self.state, input, target, learning_rate)?;
         self.counters.steps += 1;
         self.counters.batch_in_epoch = batch.index + 1;
         self.counters.generator_optimizer_steps = self.state.generator_optimizer.steps();
         self.counters.discriminator_optimizer_steps = self.state.discriminator_optimizer.steps();
-        let epoch = self.fractional_epoch();
-        self.history.losses.push(LossRecord {
+        let info = StepInfo {
             step: self.counters.steps,
-            epoch,
-            losses,
-            learning_rate,
-        });
-        let secs_per_step = self.secs_per_step.unwrap_or(elapsed);
-        events.send(Event::Progress(Progress {
             epoch: self.counters.epoch,
-            total_epochs: self.config.schedule.total_epochs(),
-            step: self.counters.steps,
-            total_steps: self.total_steps,
-            losses,
+            fractional_epoch: self.fractional_epoch(),
             learning_rate,
-            secs_per_step,
-            eta_secs: secs_per_step * self.total_steps.saturating_sub(self.counters.steps) as f64,
-        }));
+        };
+        self.pending.push(info, losses);
 
         let steps = self.counters.steps;
         let intervals = self.config.intervals;
-        if steps.is_multiple_of(intervals.preview_every_steps.max(1)) || steps == 1 {
+        let preview_due = steps.is_multiple_of(intervals.preview_every_steps.max(1)) || steps == 1;
+        let validation_due = steps.is_multiple_of(intervals.validate_every_steps.max(1));
+        let health_due = steps.is_multiple_of(HEALTH_EVERY_STEPS);
+        // Whatever falls due reads the waiting losses first: the history is complete and a
+        // diverged run is caught before anything is shown or saved.
+        if preview_due || validation_due || health_due || self.pending.due(Instant::now()) {
+            self.report_losses(events)?;
+        }
+        if preview_due {
             self.preview(events)?;
         }
-        if steps.is_multiple_of(intervals.validate_every_steps.max(1)) {
+        if validation_due {
             self.validate(events, &|| false)?;
             if let Some(reason) = self.early_stop_reason() {
                 self.save(CheckpointKind::Latest, events)?;
                 return Ok(StepOutcome::EarlyStopped(reason));
             }
         }
-        if steps.is_multiple_of(HEALTH_EVERY_STEPS) {
+        if health_due {
             self.check_health(events);
         }
         if steps.is_multiple_of(intervals.checkpoint_every_steps.max(1)) {
@@ -370,6 +358,48 @@ impl Trainer {
             return Ok(StepOutcome::Finished);
         }
         Ok(StepOutcome::Continue)
+    }
+
+    /// Reads the losses still on the device, records them and reports each step's progress;
+    /// fails on the first step whose losses are not finite (the run diverged).
+    pub fn report_losses(&mut self, events: &EventSink) -> Result<()> {
+        let Some(read) = self.pending.read(Instant::now())? else {
+            return Ok(());
+        };
+        let secs_per_step = match self.secs_per_step {
+            // The first read holds the first step, with its kernel compilation on a GPU: it
+            // starts the mean rather than entering it.
+            Some(mean) => mean + TIMING_SMOOTHING * (read.secs_per_step - mean),
+            None => read.secs_per_step,
+        };
+        self.secs_per_step = Some(secs_per_step);
+        for (info, losses) in read.steps {
+            if !losses.is_finite() {
+                return Err(Error::NonFinite(format!(
+                    "the losses at step {} ({losses:?}): training diverged; the last good \
+                     checkpoint is kept in {} (try a lower learning rate)",
+                    info.step,
+                    self.run_dir.display()
+                )));
+            }
+            self.history.losses.push(LossRecord {
+                step: info.step,
+                epoch: info.fractional_epoch,
+                losses,
+                learning_rate: info.learning_rate,
+            });
+            events.send(Event::Progress(Progress {
+                epoch: info.epoch,
+                total_epochs: self.config.schedule.total_epochs(),
+                step: info.step,
+                total_steps: self.total_steps,
+                losses,
+                learning_rate: info.learning_rate,
+                secs_per_step,
+                eta_secs: secs_per_step * self.total_steps.saturating_sub(info.step) as f64,
+            }));
+        }
+        Ok(())
     }
 
     /// Why early stopping ends the run now, if it does: the validation L1 has not improved
@@ -424,8 +454,10 @@ impl Trainer {
         Ok(StepOutcome::Continue)
     }
 
-    /// Writes a checkpoint and reports it.
+    /// Writes a checkpoint and reports it, after reading the losses still on the device (a
+    /// diverged run is not saved).
     pub fn save(&mut self, kind: CheckpointKind, events: &EventSink) -> Result<PathBuf> {
+        self.report_losses(events)?;
         let path = checkpoint::save(
             &self.run_dir,
             &self.config,

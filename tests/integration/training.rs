@@ -6,7 +6,10 @@ use pix2pix_studio::config::{GanMode, TrainingConfig};
 use pix2pix_studio::model::{
     Dropout, NormKind, NormMode, PatchDiscriminatorConfig, UnetGeneratorConfig,
 };
-use pix2pix_studio::training::{StepLosses, TrainingState, train_step};
+use pix2pix_studio::readback::reads_on_this_thread;
+use pix2pix_studio::training::{
+    QueuedLosses, StepLosses, TrainingState, queue_train_step, read_losses, train_step,
+};
 
 use crate::util::values;
 
@@ -234,4 +237,36 @@ fn mismatched_pairs_and_configs_are_errors() {
             .unwrap()
             .is_finite()
     );
+}
+
+#[test]
+fn a_training_step_reads_its_losses_back_once() {
+    let device = Device::flex();
+    let mut state = TrainingState::new(&tiny_config(), &device).unwrap();
+    let (input, target) = pair(&device);
+    for _ in 0..3 {
+        let before = reads_on_this_thread();
+        train_step(&mut state, input.clone(), target.clone(), 2e-4).unwrap();
+        // On a GPU every read waits for the device: one per step (it was two, D's then G's).
+        assert_eq!(reads_on_this_thread() - before, 1);
+    }
+}
+
+#[test]
+fn queued_steps_read_back_in_one_transfer_as_they_would_one_by_one() {
+    let device = Device::flex();
+    let (input, target) = pair(&device);
+    let mut state = TrainingState::new(&tiny_config(), &device).unwrap();
+    let one_by_one: Vec<StepLosses> = (0..6)
+        .map(|_| train_step(&mut state, input.clone(), target.clone(), 2e-3).unwrap())
+        .collect();
+    let mut state = TrainingState::new(&tiny_config(), &device).unwrap();
+    let before = reads_on_this_thread();
+    let queued: Vec<QueuedLosses> = (0..6)
+        .map(|_| queue_train_step(&mut state, input.clone(), target.clone(), 2e-3).unwrap())
+        .collect();
+    assert_eq!(reads_on_this_thread(), before, "queueing reads nothing");
+    let together = read_losses(queued).unwrap();
+    assert_eq!(reads_on_this_thread(), before + 1);
+    assert_eq!(together, one_by_one);
 }

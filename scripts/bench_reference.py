@@ -7,8 +7,9 @@ Pix2PixModel.optimize_parameters, Adam 2e-4 / (0.5, 0.999)), and prints both wit
 ours / reference. Each configuration runs in its own process so peak RSS is per configuration.
 
     python3 scripts/bench_reference.py --binary target/release/pix2pix-studio [--configs A,B,C,D]
+    python3 scripts/bench_reference.py --device cuda --batch 8   # ours on the GPU, torch on CUDA
 
-Needs torch (CPU is enough). The project itself never needs Python.
+Needs torch (CPU is enough; CUDA for --device cuda). The project itself never needs Python.
 """
 import argparse
 import json
@@ -98,19 +99,20 @@ def build_networks(num_downs, width):
     return gen, disc
 
 
-def training_iteration(name):
+def training_iteration(name, device="cpu", batch=1):
     """The reference's networks for config `name` and one Pix2PixModel.optimize_parameters
-    step on fixed random inputs: (generator, input, step)."""
+    step on fixed random inputs of `batch` pairs, on `device`: (generator, input, step)."""
     import torch
     import torch.nn.functional as F
 
     size, num_downs, width = CONFIGS[name]
     torch.manual_seed(0)
     gen, disc = build_networks(num_downs, width)
+    gen, disc = gen.to(device), disc.to(device)
     opt_g = torch.optim.Adam(gen.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(disc.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    real_a = torch.rand(1, 3, size, size) * 2 - 1
-    real_b = torch.rand(1, 3, size, size) * 2 - 1
+    real_a = (torch.rand(batch, 3, size, size) * 2 - 1).to(device)
+    real_b = (torch.rand(batch, 3, size, size) * 2 - 1).to(device)
     bce = torch.nn.BCEWithLogitsLoss()
 
     def iteration():  # Pix2PixModel.optimize_parameters
@@ -135,37 +137,46 @@ def training_iteration(name):
     return gen, real_a, iteration
 
 
-def run_reference(name, warmup, iterations):
+def run_reference(name, warmup, iterations, device="cpu", batch=1):
     """One configuration in this process: training s/iter and generator inference."""
     import torch
 
     torch.set_num_threads(torch.get_num_threads())
-    gen, real_a, iteration = training_iteration(name)
+    gen, real_a, iteration = training_iteration(name, device, batch)
 
-    def median_time(work):
-        for _ in range(warmup):
-            work()
-        times = []
-        for _ in range(iterations):
-            start = time.perf_counter()
-            work()
-            times.append(time.perf_counter() - start)
-        return statistics.median(times)
+    def sync():  # CUDA runs asynchronously: time the work, not its launch
+        if device == "cuda":
+            torch.cuda.synchronize()
 
-    train = median_time(iteration)
+    def timed(work):
+        start = time.perf_counter()
+        work()
+        sync()
+        return time.perf_counter() - start
+
+    def median_time(work, skip=0):
+        for _ in range(max(warmup - skip, 0)):
+            timed(work)
+        return statistics.median(timed(work) for _ in range(iterations))
+
+    first_step = timed(iteration)
+    train = median_time(iteration, skip=1)
     with torch.no_grad():
         gen.eval()
         infer_eval = median_time(lambda: gen(real_a))
         gen.train()
         infer_train_mode = median_time(lambda: gen(real_a))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
-    return {"config": name, "train_secs_per_iter": train, "infer_eval_secs": infer_eval,
+    return {"config": name, "batch_size": batch, "first_step_secs": first_step,
+            "train_secs_per_iter": train, "infer_eval_secs": infer_eval,
             "infer_train_mode_secs": infer_train_mode, "peak_rss_bytes": peak}
 
 
-def run_ours(binary, name, warmup, iterations):
-    out = subprocess.run([binary, "--device", "cpu", "bench", "--json", "--configs", name,
-                          "--warmup", str(warmup), "--iterations", str(iterations)],
+def run_ours(binary, name, warmup, iterations, device="cpu", batch=1):
+    ours_device = "gpu" if device == "cuda" else "cpu"
+    out = subprocess.run([binary, "--device", ours_device, "bench", "--json", "--configs", name,
+                          "--batch", str(batch), "--warmup", str(warmup),
+                          "--iterations", str(iterations)],
                          check=True, capture_output=True, text=True).stdout
     result = json.loads(out.strip().splitlines()[-1])
     result["config"] = name
@@ -179,10 +190,15 @@ def main():
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--iterations", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3, help="alternating runs per config")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                        help="cpu: both on the CPU; cuda: ours on the GPU (--device gpu), the "
+                             "reference on CUDA")
+    parser.add_argument("--batch", type=int, default=1, help="pairs per training iteration")
     parser.add_argument("--only-reference", metavar="NAME", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.only_reference:
-        print(json.dumps(run_reference(args.only_reference, args.warmup, args.iterations)))
+        print(json.dumps(run_reference(args.only_reference, args.warmup, args.iterations,
+                                       args.device, args.batch)))
         return
     gib = 1 << 30
     keys = ("train_secs_per_iter", "infer_eval_secs", "infer_train_mode_secs", "peak_rss_bytes")
@@ -191,22 +207,30 @@ def main():
         # Alternate ours and the reference so that drift in the machine's speed hits both.
         rounds = []
         for _ in range(args.rounds):
-            ours = run_ours(args.binary, name, args.warmup, args.iterations)
+            ours = run_ours(args.binary, name, args.warmup, args.iterations, args.device,
+                            args.batch)
             ref = json.loads(subprocess.run(
                 [sys.executable, __file__, "--only-reference", name, "--warmup", str(args.warmup),
-                 "--iterations", str(args.iterations)],
+                 "--iterations", str(args.iterations), "--device", args.device,
+                 "--batch", str(args.batch)],
                 check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
             rounds.append((ours, ref))
-            print(f"{name}: ours {ours['train_secs_per_iter']:.3f} s/iter, "
-                  f"reference {ref['train_secs_per_iter']:.3f} s/iter", file=sys.stderr)
+            print(f"{name}: ours {ours['train_secs_per_iter']:.4f} s/iter "
+                  f"(first step {ours.get('first_step_secs', 0):.1f} s), "
+                  f"reference {ref['train_secs_per_iter']:.4f} s/iter "
+                  f"(first step {ref['first_step_secs']:.1f} s)", file=sys.stderr)
         rows.append((name, rounds))
-    print(f"medians over {args.rounds} alternating rounds; ratio = median of the per-round ratios "
-          "ours / reference")
-    print("| cfg | train s/iter ours | reference | ratio | G infer eval ours | reference | ratio "
-          "| G infer train-mode ours | reference | ratio | peak RSS ours | reference | ratio |")
-    print("|" + " --- |" * 13)
+    print(f"device {args.device}, batch {args.batch}; medians over {args.rounds} alternating "
+          "rounds; ratio = median of the per-round ratios ours / reference")
+    print("| cfg | batch | train s/iter ours | reference | ratio | samples/s ours | reference "
+          "| first step ours | reference "
+          "| G infer eval ours | reference | ratio | G infer train-mode ours | reference | ratio "
+          "| peak RSS ours | reference | ratio |")
+    print("|" + " --- |" * 18)
     for name, rounds in rows:
-        cells = [name]
+        train_ours = statistics.median(o["train_secs_per_iter"] for o, _ in rounds)
+        train_ref = statistics.median(r["train_secs_per_iter"] for _, r in rounds)
+        cells = [name, str(args.batch)]
         for key in keys:
             ours = statistics.median(o[key] or 0 for o, _ in rounds)
             ref = statistics.median(r[key] for _, r in rounds)
@@ -215,6 +239,11 @@ def main():
                 cells += [f"{ours / gib:.2f} GiB", f"{ref / gib:.2f} GiB", f"{ratio:.2f}"]
             else:
                 cells += [f"{ours:.4f}", f"{ref:.4f}", f"{ratio:.2f}"]
+            if key == "train_secs_per_iter":
+                first_ours = statistics.median(o.get("first_step_secs", 0) for o, _ in rounds)
+                first_ref = statistics.median(r["first_step_secs"] for _, r in rounds)
+                cells += [f"{args.batch / train_ours:.1f}", f"{args.batch / train_ref:.1f}",
+                          f"{first_ours:.1f} s", f"{first_ref:.1f} s"]
         print("| " + " | ".join(cells) + " |")
 
 

@@ -1,4 +1,5 @@
-//! Choosing the compute device: a GPU through wgpu where a real one exists, else the CPU
+//! Choosing the compute device: a GPU through wgpu where a real one exists, with its kernels
+//! compiled for the platform (SPIR-V on Vulkan, MSL on Metal, WGSL elsewhere), else the CPU
 //! (burn's `flex` backend). The only file that knows which backends are compiled in.
 
 use std::fmt;
@@ -78,6 +79,57 @@ impl fmt::Display for AdapterKind {
     }
 }
 
+/// The language a GPU's kernels are compiled to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum KernelCompiler {
+    /// SPIR-V, Vulkan's own: the fastest path there (cooperative matrices, f16).
+    SpirV,
+    /// Metal Shading Language, on macOS.
+    Msl,
+    /// WGSL, translated by wgpu for the API (DX12, OpenGL, or Vulkan/Metal as a fallback).
+    Wgsl,
+}
+
+impl KernelCompiler {
+    /// The compiler a wgpu runtime names itself after ("wgpu<spirv>", "wgpu<msl>", ...).
+    pub fn from_runtime_name(name: &str) -> Option<Self> {
+        match name {
+            "wgpu<spirv>" => Some(Self::SpirV),
+            "wgpu<msl>" => Some(Self::Msl),
+            "wgpu<wgsl>" => Some(Self::Wgsl),
+            _ => None,
+        }
+    }
+
+    /// Why a device on `api` ("Vulkan", "Metal", ...) runs this compiler and not the API's own;
+    /// `None` when it runs the API's own.
+    pub fn fallback_note(self, api: &str) -> Option<String> {
+        match (api, self) {
+            ("Vulkan", Self::Wgsl) => Some(
+                "WGSL kernels: the Vulkan driver lacks a feature the SPIR-V kernels need \
+                 (Vulkan 1.1 with its extended feature queries), so they run slower"
+                    .into(),
+            ),
+            ("Metal", Self::Wgsl) => Some(
+                "WGSL kernels: this Metal device does not take native MSL kernels, so they run \
+                 slower"
+                    .into(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for KernelCompiler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::SpirV => "SPIR-V",
+            Self::Msl => "MSL",
+            Self::Wgsl => "WGSL",
+        })
+    }
+}
+
 /// The device chosen, described for people.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DeviceInfo {
@@ -87,11 +139,25 @@ pub struct DeviceInfo {
     pub kind: AdapterKind,
     /// The graphics API or backend ("Vulkan", "Metal", "flex").
     pub backend: String,
+    /// The language of a GPU's kernels (none on the CPU).
+    #[serde(default)]
+    pub kernels: Option<KernelCompiler>,
+    /// Why a GPU's kernels are not in its API's own language, when they are not.
+    #[serde(default)]
+    pub kernels_note: Option<String>,
 }
 
 impl fmt::Display for DeviceInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({}, {})", self.name, self.kind, self.backend)
+        write!(f, "{} ({}, {}", self.name, self.kind, self.backend)?;
+        if let Some(kernels) = self.kernels {
+            write!(f, ", {kernels} kernels")?;
+        }
+        f.write_str(")")?;
+        if let Some(note) = &self.kernels_note {
+            write!(f, "; {note}")?;
+        }
+        Ok(())
     }
 }
 
@@ -126,6 +192,8 @@ pub fn cpu() -> SelectedDevice {
             name: format!("CPU ({} threads)", rayon::current_num_threads()),
             kind: AdapterKind::Cpu,
             backend: "flex".into(),
+            kernels: None,
+            kernels_note: None,
         },
         fallback_reason: None,
     }
@@ -136,6 +204,44 @@ pub fn cpu() -> SelectedDevice {
 /// the refusal: burn's kernels are slow there and the CPU backend is the better choice.
 pub const ACCEPT_SOFTWARE_GPU_ENV: &str = "PIX2PIX_ACCEPT_SOFTWARE_GPU";
 
+/// Set to `vulkan`, `metal`, `dx12` or `gl` to pin the GPU's graphics API, and with it the
+/// kernels' language (SPIR-V on Vulkan, MSL on Metal, WGSL on the others): for a driver that
+/// misbehaves with one of them. Unset or `auto`, the runtime takes the best the machine has.
+pub const GPU_API_ENV: &str = "PIX2PIX_GPU_API";
+
+/// The graphics API the GPU runs on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum GpuApi {
+    /// The best the machine has: Vulkan, then DX12, then OpenGL (Metal on macOS).
+    #[default]
+    Auto,
+    /// Vulkan (SPIR-V kernels).
+    Vulkan,
+    /// Metal (MSL kernels).
+    Metal,
+    /// DirectX 12 (WGSL kernels).
+    Dx12,
+    /// OpenGL (WGSL kernels).
+    Gl,
+}
+
+impl FromStr for GpuApi {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<Self> {
+        match text.to_ascii_lowercase().as_str() {
+            "" | "auto" => Ok(Self::Auto),
+            "vulkan" => Ok(Self::Vulkan),
+            "metal" => Ok(Self::Metal),
+            "dx12" => Ok(Self::Dx12),
+            "gl" | "opengl" => Ok(Self::Gl),
+            other => Err(Error::InvalidConfig(format!(
+                "{GPU_API_ENV} must be auto, vulkan, metal, dx12 or gl, got `{other}`"
+            ))),
+        }
+    }
+}
+
 /// Process-wide settings of the GPU runtime, fixed before the first GPU device starts.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GpuSettings {
@@ -144,15 +250,28 @@ pub struct GpuSettings {
     /// Where the GPU runtime keeps what it learns between runs (autotune results, and compiled
     /// kernels where the backend caches them); `None` keeps nothing.
     pub cache_dir: Option<PathBuf>,
+    /// The graphics API to run on (see [`GPU_API_ENV`]).
+    pub api: GpuApi,
+    /// Try only the likeliest kernels for each new shape instead of the runtime's usual set
+    /// (`CUBECL_AUTOTUNE_LEVEL` otherwise decides): a first step in seconds, where the full
+    /// tuning of a shape can take most of a minute.
+    pub quick_tuning: bool,
 }
 
 impl GpuSettings {
-    /// What users get: the per-user cache folder, and software adapters refused unless
-    /// [`ACCEPT_SOFTWARE_GPU_ENV`] is `1`.
+    /// What users get: the per-user cache folder, software adapters refused unless
+    /// [`ACCEPT_SOFTWARE_GPU_ENV`] is `1`, and the API [`GPU_API_ENV`] names (the runtime's
+    /// choice when it names none, or nothing this knows: that is logged).
     pub fn from_env() -> Self {
+        let api = std::env::var(GPU_API_ENV).map_or(Ok(GpuApi::Auto), |value| value.parse());
         Self {
             accept_software: std::env::var(ACCEPT_SOFTWARE_GPU_ENV).is_ok_and(|value| value == "1"),
             cache_dir: default_gpu_cache_dir(),
+            api: api.unwrap_or_else(|err| {
+                log::warn!("{err}; letting the GPU runtime choose");
+                GpuApi::Auto
+            }),
+            quick_tuning: false,
         }
     }
 }
@@ -179,10 +298,11 @@ pub fn gpu_settings() -> &'static GpuSettings {
 /// Resolves the user's choice to a device. `Auto` never fails: without a usable GPU it
 /// returns the CPU and says why in `fallback_reason` (also logged).
 pub fn select(choice: DeviceChoice) -> Result<SelectedDevice> {
+    let api = gpu_settings().api;
     match choice {
         DeviceChoice::Cpu => Ok(cpu()),
-        DeviceChoice::Gpu => gpu::hardware_gpu().map_err(Error::Device),
-        DeviceChoice::Auto => Ok(gpu::hardware_gpu().unwrap_or_else(|reason| {
+        DeviceChoice::Gpu => gpu::hardware_gpu(api).map_err(Error::Device),
+        DeviceChoice::Auto => Ok(gpu::hardware_gpu(api).unwrap_or_else(|reason| {
             log::info!("using the CPU: {reason}");
             SelectedDevice {
                 fallback_reason: Some(reason),
@@ -190,6 +310,12 @@ pub fn select(choice: DeviceChoice) -> Result<SelectedDevice> {
             }
         })),
     }
+}
+
+/// The GPU on a given graphics API, whatever [`GPU_API_ENV`] says: for running the same work on
+/// each kernel path a machine offers (the GPU test lane runs SPIR-V and WGSL side by side).
+pub fn select_gpu_on(api: GpuApi) -> Result<SelectedDevice> {
+    gpu::hardware_gpu(api).map_err(Error::Device)
 }
 
 /// Whether tensors on `device` live in host memory (the CPU backend), where the optimiser can
@@ -204,16 +330,18 @@ pub fn is_host_memory(device: &Device) -> bool {
 
 #[cfg(feature = "gpu")]
 mod gpu {
-    use std::path::Path;
-    use std::sync::OnceLock;
+    use std::sync::{Mutex, Once, PoisonError};
     use std::time::Duration;
 
     use burn::tensor::Device;
-    use burn::tensor::wgpu::wgpu::DeviceType;
+    use burn::tensor::wgpu::WgpuBackend;
+    use burn::tensor::wgpu::wgpu::{Backend, DeviceType};
+    use burn_dispatch::DispatchDevice;
+    use cubecl_runtime::config::autotune::AutotuneLevel;
     use cubecl_runtime::config::cache::CacheConfig;
     use cubecl_runtime::config::{CubeClRuntimeConfig, RuntimeConfig};
 
-    use super::{AdapterKind, DeviceInfo, SelectedDevice};
+    use super::{AdapterKind, DeviceInfo, GpuApi, GpuSettings, KernelCompiler, SelectedDevice};
 
     /// How long adapter discovery may take before the GPU is given up on (a broken driver can
     /// hang inside the Vulkan loader).
@@ -221,10 +349,21 @@ mod gpu {
 
     type Probe = Result<(Device, DeviceInfo), String>;
 
-    /// The best hardware GPU, found once per process (wgpu registers a runtime per adapter).
-    pub fn hardware_gpu() -> Result<SelectedDevice, String> {
-        static PROBE: OnceLock<Probe> = OnceLock::new();
-        let (device, info) = PROBE.get_or_init(probe_with_timeout).clone()?;
+    /// The best hardware GPU on `api`, found once per process and API (wgpu registers a runtime
+    /// per adapter and API).
+    pub fn hardware_gpu(api: GpuApi) -> Result<SelectedDevice, String> {
+        static PROBES: Mutex<Vec<(GpuApi, Probe)>> = Mutex::new(Vec::new());
+        let (device, info) = {
+            let mut probes = PROBES.lock().unwrap_or_else(PoisonError::into_inner);
+            match probes.iter().find(|(probed, _)| *probed == api) {
+                Some((_, probe)) => probe.clone(),
+                None => {
+                    let probe = probe_with_timeout(api);
+                    probes.push((api, probe.clone()));
+                    probe
+                }
+            }
+        }?;
         if info.kind == AdapterKind::SoftwareGpu && !super::gpu_settings().accept_software {
             return Err(format!(
                 "the only GPU adapter is `{}`, a software renderer: burn's GPU kernels are slow and \
@@ -239,13 +378,13 @@ mod gpu {
         })
     }
 
-    fn probe_with_timeout() -> Probe {
+    fn probe_with_timeout(api: GpuApi) -> Probe {
         let (sender, receiver) = crossbeam_channel::bounded(1);
         let spawned = std::thread::Builder::new()
             .name("gpu-probe".into())
             .spawn(move || {
                 // A panic inside the driver or the runtime becomes an error, not a crash.
-                let outcome = std::panic::catch_unwind(probe)
+                let outcome = std::panic::catch_unwind(|| probe(api))
                     .unwrap_or_else(|_| Err("the GPU runtime panicked while starting".into()));
                 let _ = sender.send(outcome);
             });
@@ -262,9 +401,18 @@ mod gpu {
     }
 
     /// Points cubecl's persistent caches at the settings' folder (its default is the `target/`
-    /// of the Cargo project in the working directory, or the working directory itself).
-    fn configure_runtime(cache_dir: Option<&Path>) {
+    /// of the Cargo project in the working directory, or the working directory itself), once.
+    fn configure_runtime(settings: &GpuSettings) {
+        static CONFIGURED: Once = Once::new();
+        CONFIGURED.call_once(|| set_runtime_config(settings));
+    }
+
+    fn set_runtime_config(settings: &GpuSettings) {
         let mut config = CubeClRuntimeConfig::default().override_from_env();
+        if settings.quick_tuning {
+            config.autotune.level = AutotuneLevel::Minimal;
+        }
+        let cache_dir = settings.cache_dir.as_deref();
         match cache_dir {
             Some(dir) => config.environment.path = CacheConfig::Directory(dir.to_path_buf()),
             None => config.autotune.disable_cache = true,
@@ -278,9 +426,43 @@ mod gpu {
         clippy::disallowed_methods,
         reason = "device.rs is where devices are made"
     )]
-    fn probe() -> Probe {
-        configure_runtime(super::gpu_settings().cache_dir.as_deref());
-        let (device, setup) = Device::wgpu_options()
+    fn probe(api: GpuApi) -> Probe {
+        let settings = super::gpu_settings();
+        configure_runtime(settings);
+        let (device, info) = start(api)?;
+        // Debian 12's lavapipe (Mesa 22.3.6 and 25.0.7, on LLVM 15) dies with SIGSEGV creating
+        // the pipeline of burn's SPIR-V matmul: a software Vulkan adapter, used only where one
+        // is accepted (the test lane), runs the WGSL kernels through OpenGL (llvmpipe) instead.
+        if api == GpuApi::Auto
+            && settings.accept_software
+            && info.kind == AdapterKind::SoftwareGpu
+            && info.kernels == Some(KernelCompiler::SpirV)
+        {
+            let (device, mut info) = start(GpuApi::Gl)?;
+            info.kernels_note = Some(
+                "WGSL kernels through OpenGL: software Vulkan drivers (lavapipe) crash on the \
+                 SPIR-V kernels"
+                    .into(),
+            );
+            log::info!("GPU adapter: {info}");
+            return Ok((device, info));
+        }
+        log::info!("GPU adapter: {info}");
+        Ok((device, info))
+    }
+
+    /// Starts the GPU runtime on `api` and describes its device.
+    fn start(api: GpuApi) -> Probe {
+        let options = match api {
+            GpuApi::Auto => Device::wgpu_options(),
+            api => Device::wgpu_options().graphics_api(match api {
+                GpuApi::Vulkan => WgpuBackend::Vulkan,
+                GpuApi::Metal => WgpuBackend::Metal,
+                GpuApi::Dx12 => WgpuBackend::Dx12,
+                GpuApi::Gl | GpuApi::Auto => WgpuBackend::Gl,
+            }),
+        };
+        let (device, setup) = options
             .init_with_setup()
             .map_err(|err| format!("no usable GPU adapter: {err}"))?;
         let adapter = setup.adapter.get_info();
@@ -291,21 +473,39 @@ mod gpu {
             DeviceType::Cpu => AdapterKind::SoftwareGpu,
             DeviceType::Other => AdapterKind::OtherGpu,
         };
+        let api = match adapter.backend {
+            Backend::Vulkan => "Vulkan",
+            Backend::Metal => "Metal",
+            Backend::Dx12 => "DX12",
+            Backend::Gl => "OpenGL",
+            Backend::BrowserWebGpu => "WebGPU",
+            Backend::Noop => "no API",
+        };
+        let kernels = kernel_compiler(&device);
         let info = DeviceInfo {
             name: adapter.name,
             kind,
-            backend: format!("{:?}", adapter.backend),
+            backend: api.into(),
+            kernels,
+            kernels_note: kernels.and_then(|kernels| kernels.fallback_note(api)),
         };
-        log::info!("GPU adapter: {info}");
         Ok((device, info))
+    }
+
+    /// The language the runtime compiles `device`'s kernels to, as the runtime names itself.
+    fn kernel_compiler(device: &Device) -> Option<KernelCompiler> {
+        match device.as_dispatch() {
+            DispatchDevice::Cube(cube) => KernelCompiler::from_runtime_name(cube.client().name()),
+            _ => None,
+        }
     }
 }
 
 #[cfg(not(feature = "gpu"))]
 mod gpu {
-    use super::SelectedDevice;
+    use super::{GpuApi, SelectedDevice};
 
-    pub fn hardware_gpu() -> Result<SelectedDevice, String> {
+    pub fn hardware_gpu(_api: GpuApi) -> Result<SelectedDevice, String> {
         Err("this build has no GPU support (built without the `gpu` feature)".into())
     }
 }
@@ -325,6 +525,61 @@ mod tests {
                 .to_string()
                 .contains("tpu")
         );
+    }
+
+    #[test]
+    fn the_device_line_names_the_kernels_and_why_they_are_not_the_apis_own() {
+        let gpu = |kernels: KernelCompiler, api: &str| DeviceInfo {
+            name: "NVIDIA H200".into(),
+            kind: AdapterKind::DiscreteGpu,
+            backend: api.into(),
+            kernels: Some(kernels),
+            kernels_note: kernels.fallback_note(api),
+        };
+        assert_eq!(
+            gpu(KernelCompiler::SpirV, "Vulkan").to_string(),
+            "NVIDIA H200 (discrete GPU, Vulkan, SPIR-V kernels)"
+        );
+        assert_eq!(
+            gpu(KernelCompiler::Wgsl, "DX12").to_string(),
+            "NVIDIA H200 (discrete GPU, DX12, WGSL kernels)"
+        );
+        let fallback = gpu(KernelCompiler::Wgsl, "Vulkan").to_string();
+        assert!(
+            fallback.starts_with(
+                "NVIDIA H200 (discrete GPU, Vulkan, WGSL kernels); WGSL kernels: the Vulkan driver lacks"
+            ),
+            "{fallback}"
+        );
+        assert!(KernelCompiler::Msl.fallback_note("Metal").is_none());
+        assert!(KernelCompiler::Wgsl.fallback_note("Metal").is_some());
+        assert_eq!(cpu().info.kernels, None);
+    }
+
+    #[test]
+    fn runtime_names_give_the_compiler() {
+        assert_eq!(
+            KernelCompiler::from_runtime_name("wgpu<spirv>"),
+            Some(KernelCompiler::SpirV)
+        );
+        assert_eq!(
+            KernelCompiler::from_runtime_name("wgpu<msl>"),
+            Some(KernelCompiler::Msl)
+        );
+        assert_eq!(
+            KernelCompiler::from_runtime_name("wgpu<wgsl>"),
+            Some(KernelCompiler::Wgsl)
+        );
+        assert_eq!(KernelCompiler::from_runtime_name("cuda"), None);
+    }
+
+    #[test]
+    fn gpu_apis_parse_and_a_wrong_one_names_the_variable() {
+        assert_eq!("Vulkan".parse::<GpuApi>().unwrap(), GpuApi::Vulkan);
+        assert_eq!("opengl".parse::<GpuApi>().unwrap(), GpuApi::Gl);
+        assert_eq!("".parse::<GpuApi>().unwrap(), GpuApi::Auto);
+        let err = "cuda".parse::<GpuApi>().unwrap_err().to_string();
+        assert!(err.contains(GPU_API_ENV) && err.contains("cuda"), "{err}");
     }
 
     #[test]

@@ -12,7 +12,11 @@ pub struct BenchArgs {
     /// Configurations to run, e.g. `A,C` (default: all four).
     #[arg(long, value_delimiter = ',', default_values_t = ['A', 'B', 'C', 'D'])]
     pub configs: Vec<char>,
-    /// Untimed warm-up iterations.
+    /// Pairs per training iteration (and images per inference): how throughput scales on a GPU.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub batch: u32,
+    /// Untimed warm-up iterations (the first is reported as the first step: kernel compilation
+    /// and tuning on a GPU).
     #[arg(long, default_value_t = 2)]
     pub warmup: usize,
     /// Timed iterations; the median is reported.
@@ -41,16 +45,18 @@ pub fn bench_command(choice: DeviceChoice, args: &BenchArgs) -> anyhow::Result<(
         .collect::<anyhow::Result<Vec<_>>>()?;
     let selected = device::select(choice)?;
     let options = BenchOptions {
+        batch_size: args.batch as usize,
         warmup: args.warmup,
         iterations: args.iterations,
         profile: args.profile,
     };
     if !args.json {
         outln!(
-            "device: {}; {} warm-up + {} timed iterations, batch 1",
+            "device: {}; {} warm-up + {} timed iterations, batch {}",
             selected.info,
             options.warmup,
-            options.iterations
+            options.iterations,
+            options.batch_size
         );
         if let Some(reason) = &selected.fallback_reason {
             outln!("(no GPU: {reason})");
@@ -66,7 +72,13 @@ pub fn bench_command(choice: DeviceChoice, args: &BenchArgs) -> anyhow::Result<(
         if args.json {
             outln!("{}", serde_json::to_string(&result)?);
         } else {
-            eprintln!("{}: {:.3} s/iter", config.name, result.train_secs_per_iter);
+            eprintln!(
+                "{}: {:.3} s/iter, {:.1} samples/s (first step {:.1} s)",
+                config.name,
+                result.train_secs_per_iter,
+                result.train_samples_per_sec(),
+                result.first_step_secs
+            );
         }
         results.push(result);
     }
@@ -94,6 +106,7 @@ fn bench_in_child(
     let output = std::process::Command::new(exe)
         .args(["--device", &choice.to_string(), "bench", "--json"])
         .args(["--configs", &config.name.to_string()])
+        .args(["--batch", &args.batch.to_string()])
         .args(["--warmup", &args.warmup.to_string()])
         .args(["--iterations", &args.iterations.to_string()])
         .args(args.profile.then_some("--profile"))

@@ -10,6 +10,7 @@ macro_rules! outln {
 }
 
 mod bench;
+mod check_gpu;
 mod checkpoints;
 mod compare;
 mod export;
@@ -67,6 +68,9 @@ pub enum Command {
     Judge(judge::JudgeArgs),
     /// Time training iterations and generator inference for the reference's configs A-D.
     Bench(bench::BenchArgs),
+    /// Check that the GPU computes what the CPU computes: a few training steps of a small
+    /// network on both from the same start, compared loss by loss (exit code 1 if not).
+    CheckGpu(check_gpu::CheckGpuArgs),
     /// Train on sample_pairs/sketches for a fixed number of steps and print validation
     /// L1 / PSNR / SSIM before and after, with the wall time.
     Quality(quality::QualityArgs),
@@ -106,6 +110,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Export(args)) => export::export_command(device, &args),
         Some(Command::Judge(args)) => judge::judge_command(device, &args),
         Some(Command::Bench(args)) => bench::bench_command(device, &args),
+        Some(Command::CheckGpu(args)) => check_gpu::check_gpu_command(&args),
         Some(Command::Quality(args)) => quality::quality_command(device, &args),
         Some(Command::MakeSamples(args)) => {
             let counts = SampleCounts {

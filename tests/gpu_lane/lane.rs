@@ -11,6 +11,8 @@ use pix2pix_studio::device::{self, AdapterKind, DeviceChoice, GpuSettings, Selec
 pub struct Lane {
     /// The GPU device (no autodiff).
     pub device: Device,
+    /// The device as the engine selected it (with its description).
+    pub selected: SelectedDevice,
     _turn: MutexGuard<'static, ()>,
 }
 
@@ -30,6 +32,10 @@ pub fn gpu() -> Lane {
             device::configure_gpu(GpuSettings {
                 accept_software: true,
                 cache_dir: Some(cache_dir()),
+                api: GpuSettings::from_env().api,
+                // The lane checks results, not speed: the likeliest kernels only, so a software
+                // adapter compiles a few per shape rather than every candidate.
+                quick_tuning: true,
             }),
             "the GPU settings were fixed before the lane started"
         );
@@ -44,6 +50,7 @@ pub fn gpu() -> Lane {
             assert_ne!(selected.info.kind, AdapterKind::Cpu);
             Lane {
                 device: selected.device.clone(),
+                selected: selected.clone(),
                 _turn: turn,
             }
         }

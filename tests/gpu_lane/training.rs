@@ -11,10 +11,13 @@ use pix2pix_studio::config::{GanMode, TrainingConfig};
 use pix2pix_studio::device::DeviceChoice;
 use pix2pix_studio::model::pytorch::generator_state_dict;
 use pix2pix_studio::model::{Dropout, NormKind, NormMode};
+use pix2pix_studio::readback::reads_on_this_thread;
 use pix2pix_studio::run_folder;
 use pix2pix_studio::training::checkpoint::{self, CheckpointKind, Counters};
 use pix2pix_studio::training::history::History;
 use pix2pix_studio::training::{StepLosses, TrainingState, train_step};
+use pix2pix_studio::worker::sink::EventSink;
+use pix2pix_studio::worker::trainer::Trainer;
 use pix2pix_studio::worker::{Command, Event, TrainingRequest, WorkerHandle};
 
 use crate::lane::{cache_dir, gpu};
@@ -285,4 +288,46 @@ fn lsgan_trains_on_the_gpu_as_on_the_cpu() {
     let on_gpu = train(&config, &lane.device, 3);
     let on_cpu = train(&config, &Device::flex(), 3);
     assert_losses_close("lsgan", &on_gpu, &on_cpu);
+}
+
+/// On a GPU a read waits for the device: the loop reads the losses of many steps at once (16, or
+/// a second's worth) instead of two reads per step, and still reports every step, in order.
+#[test]
+fn the_training_loop_reads_losses_in_batches_and_reports_every_step() {
+    let lane = gpu();
+    let mut config = tiny_run(40);
+    config.intervals.preview_every_steps = 1000;
+    config.intervals.validate_every_steps = 1000;
+    config.intervals.checkpoint_every_steps = 1000;
+    let request = TrainingRequest {
+        config,
+        run_dir: temp_dir("gpu-reads"),
+        resume: false,
+        device: DeviceChoice::Gpu,
+    };
+    let (sender, receiver) = crossbeam_channel::bounded(4096);
+    let sink = EventSink::new(sender, std::sync::Arc::new(|_| {}));
+    let mut trainer = Trainer::start(&request, &lane.selected, &sink, &|| false)
+        .unwrap()
+        .unwrap();
+    trainer.step(&sink).unwrap(); // the first step compiles kernels
+    let before = reads_on_this_thread();
+    let steps = 32;
+    for _ in 0..steps {
+        trainer.step(&sink).unwrap();
+    }
+    trainer.report_losses(&sink).unwrap();
+    let reads = reads_on_this_thread() - before;
+    eprintln!("{reads} reads for {steps} steps on the GPU");
+    // 32 steps: two reads by count, one for the health check at step 25, the final one; a
+    // second's rule adds some where steps are slow. Two reads per step before.
+    assert!(reads <= steps / 4, "{reads} reads for {steps} steps");
+    let reported: Vec<u64> = receiver
+        .try_iter()
+        .filter_map(|event| match event {
+            Event::Progress(progress) => Some(progress.step),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reported, (1..=steps as u64 + 1).collect::<Vec<_>>());
 }

@@ -841,6 +841,8 @@ fn a_run_that_failed_on_the_gpu_offers_to_resume_on_the_cpu() {
         name: "Some GPU".into(),
         kind: device::AdapterKind::DiscreteGpu,
         backend: "Vulkan".into(),
+        kernels: Some(device::KernelCompiler::SpirV),
+        kernels_note: None,
     };
     let run_dir = info.run_dir.clone();
     fake.events.send(Event::RunStarted(Box::new(info))).unwrap();

@@ -91,7 +91,7 @@ pub enum KernelCompiler {
 }
 
 impl KernelCompiler {
-    /// The compiler a wgpu runtime names itself after ("wgpu<spirv>", "wgpu<msl>", ...).
+    /// The compiler a wgpu runtime names itself after (`wgpu<spirv>`, `wgpu<msl>`, ...).
     pub fn from_runtime_name(name: &str) -> Option<Self> {
         match name {
             "wgpu<spirv>" => Some(Self::SpirV),
@@ -101,16 +101,16 @@ impl KernelCompiler {
         }
     }
 
-    /// Why a device on `api` ("Vulkan", "Metal", ...) runs this compiler and not the API's own;
-    /// `None` when it runs the API's own.
+    /// Why a device on `api` ("Vulkan", "Metal", ...) runs this compiler and not the API's own
+    /// that this build carries; `None` when it runs the API's own, or the build has no other.
     pub fn fallback_note(self, api: &str) -> Option<String> {
         match (api, self) {
-            ("Vulkan", Self::Wgsl) => Some(
+            ("Vulkan", Self::Wgsl) if cfg!(feature = "spirv") => Some(
                 "WGSL kernels: the Vulkan driver lacks a feature the SPIR-V kernels need \
                  (Vulkan 1.1 with its extended feature queries), so they run slower"
                     .into(),
             ),
-            ("Metal", Self::Wgsl) => Some(
+            ("Metal", Self::Wgsl) if cfg!(target_os = "macos") => Some(
                 "WGSL kernels: this Metal device does not take native MSL kernels, so they run \
                  slower"
                     .into(),
@@ -422,10 +422,6 @@ mod gpu {
         }
     }
 
-    #[allow(
-        clippy::disallowed_methods,
-        reason = "device.rs is where devices are made"
-    )]
     fn probe(api: GpuApi) -> Probe {
         let settings = super::gpu_settings();
         configure_runtime(settings);
@@ -452,6 +448,10 @@ mod gpu {
     }
 
     /// Starts the GPU runtime on `api` and describes its device.
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "device.rs is where devices are made"
+    )]
     fn start(api: GpuApi) -> Probe {
         let options = match api {
             GpuApi::Auto => Device::wgpu_options(),
@@ -545,14 +545,23 @@ mod tests {
             "NVIDIA H200 (discrete GPU, DX12, WGSL kernels)"
         );
         let fallback = gpu(KernelCompiler::Wgsl, "Vulkan").to_string();
-        assert!(
-            fallback.starts_with(
-                "NVIDIA H200 (discrete GPU, Vulkan, WGSL kernels); WGSL kernels: the Vulkan driver lacks"
-            ),
-            "{fallback}"
-        );
+        if cfg!(feature = "spirv") {
+            assert!(
+                fallback.starts_with(
+                    "NVIDIA H200 (discrete GPU, Vulkan, WGSL kernels); WGSL kernels: the Vulkan \
+                     driver lacks"
+                ),
+                "{fallback}"
+            );
+        } else {
+            // A build without SPIR-V has nothing else to run on Vulkan.
+            assert_eq!(fallback, "NVIDIA H200 (discrete GPU, Vulkan, WGSL kernels)");
+        }
         assert!(KernelCompiler::Msl.fallback_note("Metal").is_none());
-        assert!(KernelCompiler::Wgsl.fallback_note("Metal").is_some());
+        assert_eq!(
+            KernelCompiler::Wgsl.fallback_note("Metal").is_some(),
+            cfg!(target_os = "macos")
+        );
         assert_eq!(cpu().info.kernels, None);
     }
 

@@ -200,6 +200,27 @@ pub struct Intervals {
     pub early_stop_patience: Option<usize>,
 }
 
+/// The largest training (and load) size accepted, in pixels: 4 times the paper's largest.
+pub const MAX_TRAINING_SIZE_PX: usize = 4096;
+/// The largest batch accepted.
+pub const MAX_BATCH_SIZE: usize = 1024;
+/// The most epochs of either phase of the schedule.
+pub const MAX_EPOCHS: usize = 100_000;
+/// The most fixed preview samples.
+pub const MAX_PREVIEW_SAMPLES: usize = 64;
+
+/// `value` of the field at `field` (as `config.json` names it) within `min..=max`, or an error
+/// naming the field and the range.
+fn in_range(field: &str, value: usize, min: usize, max: usize) -> crate::Result<()> {
+    if (min..=max).contains(&value) {
+        Ok(())
+    } else {
+        Err(Error::InvalidConfig(format!(
+            "{field} must be between {min} and {max}, got {value}"
+        )))
+    }
+}
+
 /// Everything that defines a training run; saved as `config.json` in its folder.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunConfig {
@@ -237,14 +258,43 @@ impl RunConfig {
                 self.data.image_size_px, generator.num_downs
             )));
         }
-        if self.data.batch_size == 0 {
-            return Err(Error::InvalidConfig(
-                "the batch size must be at least 1".into(),
-            ));
-        }
+        let data = &self.data;
+        in_range(
+            "data.image_size_px",
+            data.image_size_px as usize,
+            1,
+            MAX_TRAINING_SIZE_PX,
+        )?;
+        in_range(
+            "data.load_size_px",
+            data.load_size_px as usize,
+            1,
+            MAX_TRAINING_SIZE_PX,
+        )?;
+        in_range("data.batch_size", data.batch_size, 1, MAX_BATCH_SIZE)?;
+        in_range("schedule.n_epochs", self.schedule.n_epochs, 0, MAX_EPOCHS)?;
+        in_range(
+            "schedule.n_epochs_decay",
+            self.schedule.n_epochs_decay,
+            0,
+            MAX_EPOCHS,
+        )?;
         if self.schedule.total_epochs() == 0 {
             return Err(Error::InvalidConfig("the run has no epochs".into()));
         }
+        let intervals = &self.intervals;
+        in_range(
+            "intervals.preview_samples",
+            intervals.preview_samples,
+            0,
+            MAX_PREVIEW_SAMPLES,
+        )?;
+        in_range(
+            "intervals.keep_every_epochs",
+            intervals.keep_every_epochs,
+            0,
+            MAX_EPOCHS,
+        )?;
         Ok(())
     }
 }

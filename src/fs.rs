@@ -12,6 +12,40 @@ use crate::error::{Error, Result};
 /// the permissions a plain create gives (0666 less the umask), not the temporary file's 0600:
 /// translations written into a shared folder must be readable by the others who share it.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_through_temporary(path, bytes, Replace::Yes).map(|_| ())
+}
+
+/// As [`write_atomic`], but never replaces a file: returns `false`, writing nothing, when `path`
+/// exists (also when it appears meanwhile: the rename itself refuses to replace).
+pub fn write_atomic_new(path: &Path, bytes: &[u8]) -> Result<bool> {
+    write_through_temporary(path, bytes, Replace::No)
+}
+
+/// Writes `image` to `path` atomically, in the format its extension names (PNG, JPEG, ...).
+pub fn save_image_atomic(path: &Path, image: &image::DynamicImage) -> Result<()> {
+    let format = image::ImageFormat::from_path(path).map_err(|err| Error::Image {
+        path: path.to_path_buf(),
+        reason: format!("cannot tell the image format from the name: {err}"),
+    })?;
+    let mut bytes = Vec::new();
+    image
+        .write_to(&mut std::io::Cursor::new(&mut bytes), format)
+        .map_err(|err| Error::Image {
+            path: path.to_path_buf(),
+            reason: format!("could not encode: {err}"),
+        })?;
+    write_atomic(path, &bytes)
+}
+
+/// Whether a write may replace an existing file.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Replace {
+    Yes,
+    No,
+}
+
+/// Returns whether the file was written (`false`: it existed and `replace` was `No`).
+fn write_through_temporary(path: &Path, bytes: &[u8], replace: Replace) -> Result<bool> {
     let folder = parent_folder(path);
     let result = (|| {
         let mut builder = tempfile::Builder::new();
@@ -25,10 +59,20 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         let mut file = builder.tempfile_in(folder)?;
         file.write_all(bytes)?;
         file.as_file().sync_all()?;
-        file.persist(path).map_err(|err| err.error)?;
+        match replace {
+            Replace::Yes => file.persist(path).map(|_| ()),
+            Replace::No => file.persist_noclobber(path).map(|_| ()),
+        }
+        .map_err(|err| err.error)?;
         sync_folder(folder)
     })();
-    result.map_err(|err| Error::io(path, without_temporary_path(err)))
+    match result {
+        Ok(()) => Ok(true),
+        Err(err) if replace == Replace::No && err.kind() == std::io::ErrorKind::AlreadyExists => {
+            Ok(false)
+        }
+        Err(err) => Err(Error::io(path, without_temporary_path(err))),
+    }
 }
 
 /// The operating system's error inside one of `tempfile`'s, whose text adds ` at path "…"` with
@@ -87,6 +131,22 @@ mod tests {
         std::fs::write(&plain, b"x").unwrap();
         let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&atomic), mode(&plain));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_new_file_never_replaces_one() {
+        let dir = std::env::temp_dir().join(format!("p2p-fs-new-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("sketch.png");
+        assert!(write_atomic_new(&path, b"first").unwrap());
+        assert!(!write_atomic_new(&path, b"second").unwrap());
+        assert_eq!(std::fs::read(&path).unwrap(), b"first");
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            1,
+            "no temporary file left"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

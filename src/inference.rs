@@ -154,15 +154,6 @@ impl Default for TranslateOptions {
     }
 }
 
-/// Where a file translation writes the result of `input`: `<stem>.png` in `output_dir`.
-pub fn output_file(output_dir: &Path, input: &Path) -> PathBuf {
-    let stem = input
-        .file_stem()
-        .map(|stem| stem.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    output_dir.join(format!("{stem}.png"))
-}
-
 /// The inference modes people argue over, side by side: each normalisation (batch statistics,
 /// the reference's default at test time; running statistics, its `--eval`) with dropout off
 /// and with dropout on under each of `seeds` (the reference keeps it on). Row by row: a
@@ -217,11 +208,13 @@ impl Translator {
             ModelSource::Checkpoint(dir) => Self::from_checkpoint(dir, &device),
             ModelSource::Demo(model) => Self::from_demo(*model, &device),
             ModelSource::Weights { path, architecture } => {
+                // Read once: the architecture comes from the keys and shapes, the weights after.
+                let dict = StateDict::read(path)?;
                 let config = match architecture {
                     Some(config) => config.clone(),
-                    None => infer_architecture(&StateDict::read(path)?, path)?,
+                    None => infer_architecture(&dict, path)?,
                 };
-                let generator = load_generator(path, &config, &device)?;
+                let generator = generator_from_dict(dict, &config, &device)?;
                 Ok(Self {
                     trained_size_px: config.size_multiple() as u32,
                     description: format!(
@@ -494,7 +487,7 @@ pub fn infer_architecture(dict: &StateDict, path: &Path) -> Result<UnetGenerator
         .unwrap_or("")
         .to_string();
     dict_keys.retain(|key| key.starts_with(&prefix));
-    let shape = |key: &str| dict.get(&format!("{prefix}{key}")).map(|t| t.shape.clone());
+    let shape = |key: &str| dict.shape(&format!("{prefix}{key}")).map(<[usize]>::to_vec);
     let not_unet = |reason: &str| Error::WeightFile {
         path: path.to_path_buf(),
         reason: format!("not a reference U-Net generator: {reason}"),

@@ -8,6 +8,8 @@
 //! - [`config`]: the training configuration.
 //! - [`inference`]: translating images with a trained or imported generator.
 //! - [`onnx`]: the generator exported as an ONNX graph for other runtimes.
+//! - [`output_names`]: one output file per input of a translation job.
+//! - [`png_file`]: PNGs that record the input they were translated from.
 //! - [`shared_norm`]: one set of normalisation statistics for many tiles or frames.
 //! - [`tiling`]: images of any size translated in blended tiles with one set of statistics.
 //! - [`run_folder`]: a run folder's config and checkpoint pointers.
@@ -40,6 +42,8 @@ pub mod inference;
 pub mod kernels;
 pub mod model;
 pub mod onnx;
+pub mod output_names;
+pub mod png_file;
 pub mod profile;
 pub mod readback;
 pub mod run_folder;

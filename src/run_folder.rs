@@ -41,9 +41,16 @@ pub fn write_config(run_dir: &Path, config: &RunConfig) -> Result<()> {
     write_json(&run_dir.join(CONFIG), config)
 }
 
-/// Reads `config.json` from a run folder or a checkpoint folder.
+/// Reads `config.json` from a run folder or a checkpoint folder, every field checked against its
+/// range (a shared folder's file is not trusted to be sane).
 pub fn read_config(dir: &Path) -> Result<RunConfig> {
-    read_json(&dir.join(CONFIG))
+    let path = dir.join(CONFIG);
+    let config: RunConfig = read_json(&path)?;
+    config.validate().map_err(|err| Error::Checkpoint {
+        path,
+        reason: err.to_string(),
+    })?;
+    Ok(config)
 }
 
 /// Reads a checkpoint folder's history (every step's losses and every validation so far).

@@ -16,7 +16,7 @@ use crate::data::decode::{image_files, read_image};
 use crate::data::loader::{SampleConfig, augmented_pair, load_pair_images};
 use crate::data::{Dataset, Direction, SynthTask};
 use crate::data::{DiscoverOptions, PairEntry, discover};
-use crate::fs::write_atomic;
+use crate::fs::{write_atomic, write_atomic_new};
 use crate::inference::ModelSource;
 use crate::onnx::{DEFAULT_OPSET, OnnxOptions, export_model_onnx};
 use crate::seed::{derived_rng, stream};
@@ -351,6 +351,15 @@ impl Background {
             Outcome::Saved(save_pngs(&dir, &images))
         })
     }
+
+    /// Writes images as new PNGs into `dir`, named `<base><suffix>.png`, never replacing a file:
+    /// where one of the names is taken, `<base>-2<suffix>.png`, `-3`, ... (two saves in one
+    /// second, or from two windows).
+    pub fn save_new_images(&self, dir: PathBuf, base: String, images: Vec<(String, DynamicImage)>) {
+        self.run("save-images", move || {
+            Outcome::Saved(save_new_pngs(&dir, &base, &images))
+        })
+    }
 }
 
 /// Starts a named thread; a failure to start is logged (the job's result never comes, and
@@ -399,6 +408,54 @@ fn describe(config: &AugmentConfig, jitter: Jitter) -> String {
         "never mirrored (flips are off)"
     };
     format!("{resize}{crop}, {flip}")
+}
+
+/// See [`Background::save_new_images`].
+fn save_new_pngs(
+    dir: &Path,
+    base: &str,
+    images: &[(String, DynamicImage)],
+) -> Result<String, String> {
+    std::fs::create_dir_all(dir).map_err(|err| format!("{}: {err}", dir.display()))?;
+    let encoded = images
+        .iter()
+        .map(|(suffix, image)| {
+            let mut bytes = std::io::Cursor::new(Vec::new());
+            image
+                .write_to(&mut bytes, image::ImageFormat::Png)
+                .map(|()| (suffix, bytes.into_inner()))
+                .map_err(|err| format!("{}{suffix}.png: {err}", dir.join(base).display()))
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    for attempt in 1..=1000 {
+        let stem = if attempt == 1 {
+            base.to_string()
+        } else {
+            format!("{base}-{attempt}")
+        };
+        let paths: Vec<PathBuf> = encoded
+            .iter()
+            .map(|(suffix, _)| dir.join(format!("{stem}{suffix}.png")))
+            .collect();
+        if paths.iter().any(|path| path.exists()) {
+            continue;
+        }
+        let mut written = Vec::new();
+        for (path, (_, bytes)) in paths.iter().zip(&encoded) {
+            if write_atomic_new(path, bytes).map_err(|err| err.to_string())? {
+                written.push(path);
+            } else {
+                break; // another save took this name meanwhile: the next one
+            }
+        }
+        if written.len() == paths.len() {
+            return Ok(format!("saved {}", paths[0].display()));
+        }
+        for path in written {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+    Err(format!("{}: no free name for {base}", dir.display()))
 }
 
 fn save_pngs(dir: &Path, images: &[(String, DynamicImage)]) -> Result<String, String> {

@@ -79,6 +79,7 @@ impl StudioApp {
                 let inputs = TranslateInputs::Files {
                     paths,
                     output_dir,
+                    names_from: None,
                     shared_statistics_from: None,
                 };
                 let requester = Requester::FolderJob { done: 0, total: 0 };
@@ -277,20 +278,24 @@ impl StudioApp {
         }
     }
 
-    /// Writes the sketch and its translation into the output folder, named by the time.
+    /// Writes the sketch and its translation into the output folder as new files, named by the
+    /// time (a save never replaces an earlier one).
     fn save_sketch(&mut self) {
         let stamp = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |elapsed| elapsed.as_secs());
         let mut images = vec![(
-            format!("sketch-{stamp}.png"),
+            String::new(),
             DynamicImage::ImageRgb8(self.sketch.sketch.image().clone()),
         )];
         if let Some(result) = &self.sketch.result {
-            images.push((format!("sketch-{stamp}-translated.png"), result.clone()));
+            images.push(("-translated".into(), result.clone()));
         }
-        self.background
-            .save_images(PathBuf::from(self.settings.output_dir.trim()), images);
+        self.background.save_new_images(
+            PathBuf::from(self.settings.output_dir.trim()),
+            format!("sketch-{stamp}"),
+            images,
+        );
     }
 }
 

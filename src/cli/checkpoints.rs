@@ -94,9 +94,8 @@ pub fn checkpoints_command(device: DeviceChoice, args: &CheckpointsArgs) -> anyh
             .iter()
             .map(|(_, score)| score.thumbnails.as_slice())
             .collect();
-        contact_sheet(&GalleryHeader::of(&pairs), &thumbnails)
-            .save(path)
-            .with_context(|| format!("writing {}", path.display()))?;
+        let sheet = contact_sheet(&GalleryHeader::of(&pairs), &thumbnails);
+        pix2pix_studio::fs::save_image_atomic(path, &image::DynamicImage::ImageRgb8(sheet))?;
         outln!("thumbnails written to {}", path.display());
     }
     if let Some(name) = &args.make_best

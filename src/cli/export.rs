@@ -91,8 +91,10 @@ pub fn export_command(device: DeviceChoice, args: &ExportArgs) -> anyhow::Result
     if args.is_onnx() {
         return write_onnx(&translator, args);
     }
-    let weights_path = if has_extension(&args.output, "safetensors") {
-        args.output.clone()
+    // A folder gets the generator first and its config.json last: a folder with a config is a
+    // model folder to every reader, so it must not be one before its weights are whole.
+    let (weights_path, folder_config) = if has_extension(&args.output, "safetensors") {
+        (args.output.clone(), None)
     } else {
         let checkpoint_dir = match &source {
             ModelSource::RunDir(dir) => run_folder::latest(dir)?
@@ -104,13 +106,17 @@ pub fn export_command(device: DeviceChoice, args: &ExportArgs) -> anyhow::Result
             ModelSource::Demo(_) => bail!("the built-in demo model has no run folder to export"),
         };
         let config = run_folder::read_config(&checkpoint_dir)?;
-        run_folder::write_config(&args.output, &config)?;
-        args.output.join("generator.safetensors")
+        std::fs::create_dir_all(&args.output)
+            .with_context(|| format!("creating {}", args.output.display()))?;
+        (args.output.join("generator.safetensors"), Some(config))
     };
     if args.half {
         save_generator_half(translator.generator(), &weights_path)?;
     } else {
         save_generator(translator.generator(), &weights_path)?;
+    }
+    if let Some(config) = folder_config {
+        run_folder::write_config(&args.output, &config)?;
     }
     let config = translator.config();
     outln!(

@@ -3,8 +3,6 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
-
 use pix2pix_studio::data::decode::read_image;
 use pix2pix_studio::device::{self, DeviceChoice};
 use pix2pix_studio::verdict::{judge_images, load_discriminator_of};
@@ -34,9 +32,8 @@ pub fn judge_command(device: DeviceChoice, args: &JudgeArgs) -> anyhow::Result<(
     let map = judge_images(&discriminator, &config, &input, &output, &device)?;
     let side = config.data.image_size_px;
     let under = output.resize_exact(side, side, pix2pix_studio::data::augment::FILTER);
-    map.over(&under.to_rgb8())
-        .save(&args.map)
-        .with_context(|| format!("writing {}", args.map.display()))?;
+    let picture = image::DynamicImage::ImageRgb8(map.over(&under.to_rgb8()));
+    pix2pix_studio::fs::save_image_atomic(&args.map, &picture)?;
     let (low, high) = map
         .probabilities
         .iter()

@@ -8,8 +8,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 use pix2pix_studio::bundled::DemoModel;
 use pix2pix_studio::data::decode::image_files;
 use pix2pix_studio::device::DeviceChoice;
-use pix2pix_studio::inference::{ModelSource, SizeMode, TranslateOptions, output_file};
+use pix2pix_studio::inference::{ModelSource, SizeMode, TranslateOptions};
 use pix2pix_studio::model::NormMode;
+use pix2pix_studio::output_names::output_files;
+use pix2pix_studio::png_file::{SourceTag, read_source};
 use pix2pix_studio::shard::Shard;
 use pix2pix_studio::shared_norm::STATISTICS_FRAMES;
 use pix2pix_studio::tiling::{TileSize, Tiling};
@@ -27,7 +29,10 @@ pub struct TranslateArgs {
     /// Images or folders of images.
     #[arg(required = true)]
     pub inputs: Vec<PathBuf>,
-    /// Where the results go (PNG, named after the inputs).
+    /// Where the results go: one PNG per input, `<name>.png` after the input's name without its
+    /// extension; inputs whose names differ only in the extension (a.png, a.jpg) keep it
+    /// (a.png.png, a.jpg.png). Refused: two inputs of the same name in different folders, and
+    /// an output folder that holds inputs.
     #[arg(long, short = 'o')]
     pub output: PathBuf,
     /// Normalise with the stored running statistics (the reference's --eval) instead of each
@@ -47,8 +52,9 @@ pub struct TranslateArgs {
     /// (a Slurm array, GNU parallel) cover the inputs once between them.
     #[arg(long, value_name = "K/N")]
     pub shard: Option<Shard>,
-    /// Leave out inputs whose output already exists (outputs are written whole or not at all,
-    /// so a killed job restarted with this flag redoes nothing it finished).
+    /// Leave out inputs whose output already exists and was translated from this very input
+    /// (each output records its input's name, size and hash; outputs are written whole or not
+    /// at all, so a killed job restarted with this flag redoes nothing it finished).
     #[arg(long)]
     pub skip_existing: bool,
     /// Translate each image at its own size in overlapping tiles, blended so no edge shows and
@@ -90,7 +96,11 @@ pub fn translate_command(device: DeviceChoice, args: &TranslateArgs) -> anyhow::
             ModelSource::Demo(DemoModel::Sketches)
         }
     };
-    let mut paths = expand_inputs(&args.inputs)?;
+    let job = expand_inputs(&args.inputs)?;
+    // Names over the whole job, before sharding: every shard names alike, and a collision
+    // anywhere in the job is refused on every machine.
+    let outputs = output_files(&args.output, &job)?;
+    let mut paths = job.clone();
     let listed = paths.len();
     // The whole sequence, before sharding: every shard pools the same frames.
     let shared_statistics_from = args.consistent.then(|| paths.clone());
@@ -110,9 +120,30 @@ pub fn translate_command(device: DeviceChoice, args: &TranslateArgs) -> anyhow::
         );
     }
     if args.skip_existing {
-        let before = paths.len();
-        paths.retain(|path| !output_file(&args.output, path).exists());
-        eprintln!("{} already translated, left out", before - paths.len());
+        let output_of: std::collections::HashMap<&PathBuf, &PathBuf> =
+            job.iter().zip(&outputs).collect();
+        let (mut done, mut foreign) = (0, 0);
+        paths.retain(|path| {
+            let output = output_of[path];
+            if !output.exists() {
+                return true;
+            }
+            let same = read_source(output)
+                .is_some_and(|tag| SourceTag::of_file(path).is_ok_and(|source| source == tag));
+            if same {
+                done += 1;
+            } else {
+                foreign += 1;
+            }
+            !same
+        });
+        eprintln!("{done} already translated, left out");
+        if foreign > 0 {
+            eprintln!(
+                "{foreign} output(s) came from other inputs of the same name (or from elsewhere): \
+                 translating again"
+            );
+        }
     }
     if paths.is_empty() {
         outln!("nothing to translate into {}", args.output.display());
@@ -142,6 +173,7 @@ pub fn translate_command(device: DeviceChoice, args: &TranslateArgs) -> anyhow::
         inputs: TranslateInputs::Files {
             paths: paths.clone(),
             output_dir: args.output.clone(),
+            names_from: Some(job),
             shared_statistics_from,
         },
         options,

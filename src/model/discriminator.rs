@@ -6,6 +6,7 @@ use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 
 use super::blocks::{Conv, KERNEL, LEAKY_SLOPE, Norm2d, NormKind, NormMode};
+use super::generator::MAX_WIDTH;
 use super::init::WeightInit;
 use crate::config::RunOptions;
 use crate::error::Error;
@@ -13,6 +14,8 @@ use crate::kernels::leaky_relu;
 
 /// The deepest discriminator offered (286×286 patches).
 pub const MAX_N_LAYERS: usize = 6;
+/// The most channels a pair has: a 3-channel input beside a 3-channel output.
+pub const MAX_PAIR_CHANNELS: usize = 6;
 
 /// Architecture of a [`PatchDiscriminator`].
 #[derive(Config, Debug, PartialEq)]
@@ -54,10 +57,17 @@ pub struct DiscLayerSpec {
 impl PatchDiscriminatorConfig {
     /// Checks the options a user can get wrong.
     pub fn validate(&self) -> crate::Result<()> {
-        if self.input_channels == 0 || self.ndf == 0 {
-            return Err(Error::InvalidConfig(
-                "discriminator channels and ndf must be at least 1".into(),
-            ));
+        if !(1..=MAX_PAIR_CHANNELS).contains(&self.input_channels) {
+            return Err(Error::InvalidConfig(format!(
+                "the discriminator sees 1 to {MAX_PAIR_CHANNELS} channels (input and output), got {}",
+                self.input_channels
+            )));
+        }
+        if !(1..=MAX_WIDTH).contains(&self.ndf) {
+            return Err(Error::InvalidConfig(format!(
+                "ndf must be between 1 and {MAX_WIDTH}, got {}",
+                self.ndf
+            )));
         }
         if self.n_layers > MAX_N_LAYERS {
             return Err(Error::InvalidConfig(format!(

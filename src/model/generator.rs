@@ -17,6 +17,10 @@ use crate::kernels::{leaky_relu, relu};
 pub const MIN_NUM_DOWNS: usize = 5;
 /// The deepest U-Net accepted (1024 px inputs at least).
 pub const MAX_NUM_DOWNS: usize = 10;
+/// The widest network accepted (ngf, and the discriminator's ndf): 16 times the paper's 64. The
+/// innermost levels are 8 times wider, so this bounds every layer, and every size computed from
+/// one, far below overflow.
+pub const MAX_WIDTH: usize = 1024;
 /// Levels from this depth on (up to the one just outside the innermost) carry dropout.
 const FIRST_DROPOUT_LEVEL: usize = 4;
 /// The reference's dropout probability; kept values are scaled by `1 / (1 - p)`.
@@ -93,8 +97,11 @@ impl UnetGeneratorConfig {
                 self.num_downs
             )));
         }
-        if self.ngf == 0 {
-            return Err(Error::InvalidConfig("ngf must be at least 1".into()));
+        if !(1..=MAX_WIDTH).contains(&self.ngf) {
+            return Err(Error::InvalidConfig(format!(
+                "ngf must be between 1 and {MAX_WIDTH}, got {}",
+                self.ngf
+            )));
         }
         Ok(())
     }

@@ -343,23 +343,22 @@ impl StateDict {
         expected: [usize; D],
         device: &Device,
     ) -> Result<Tensor<D>> {
-        let tensor = self.tensors.remove(key).ok_or_else(|| Error::MissingKey {
+        let entry = self.take_entry(key).ok_or_else(|| Error::MissingKey {
             path: self.path.clone(),
             key: key.to_string(),
             expected: expected.to_vec(),
         })?;
-        if tensor.shape != expected {
+        // The shape is checked before anything is read: what is read is what the network holds.
+        if entry.shape != expected {
             return Err(Error::ShapeMismatch {
                 path: self.path.clone(),
                 key: key.to_string(),
                 expected: expected.to_vec(),
-                found: tensor.shape,
+                found: entry.shape,
             });
         }
-        Ok(Tensor::from_data(
-            TensorData::new(tensor.values, expected),
-            device,
-        ))
+        let values = entry.into_values(&self.path, key)?;
+        Ok(Tensor::from_data(TensorData::new(values, expected), device))
     }
 
     /// Takes `{key}.weight` of `shape` and, where `bias_len` is given, `{key}.bias`.
@@ -392,7 +391,7 @@ impl StateDict {
             // InstanceNorm without affine parameters stores nothing (checkpoints from old
             // PyTorch versions may hold running statistics for it; they are ignored).
             for buffer in ["running_mean", "running_var", "num_batches_tracked"] {
-                self.tensors.remove(&format!("{key}.{buffer}"));
+                self.discard(&format!("{key}.{buffer}"));
             }
             return Ok(Norm2d::parameter_free(kind == NormKind::Instance));
         }
@@ -401,11 +400,23 @@ impl StateDict {
         let mean = self.take_shaped(&format!("{key}.running_mean"), [c], device)?;
         let var = self.take_shaped(&format!("{key}.running_var"), [c], device)?;
         // Absent in checkpoints from PyTorch before 0.4.1, which PyTorch itself tolerates.
-        let count = self
-            .tensors
-            .remove(&format!("{key}.num_batches_tracked"))
-            .and_then(|t| t.values.first().copied())
-            .unwrap_or(0.0);
+        let count_key = format!("{key}.num_batches_tracked");
+        let count = match self.declared_len(&count_key) {
+            None => 0.0,
+            Some(1) => self
+                .take_values(&count_key)?
+                .and_then(|values| values.first().copied())
+                .unwrap_or(0.0),
+            Some(_) => {
+                let found = self.shape(&count_key).map(<[usize]>::to_vec);
+                return Err(Error::ShapeMismatch {
+                    path: self.path.clone(),
+                    key: count_key,
+                    expected: Vec::new(),
+                    found: found.unwrap_or_default(),
+                });
+            }
+        };
         let count = Tensor::from_data(TensorData::new(vec![count], [1]), device);
         Ok(Norm2d::batch(BatchNorm2d::new(
             gamma, beta, mean, var, count,

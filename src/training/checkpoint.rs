@@ -246,41 +246,42 @@ pub fn load(dir: &Path, config: &RunConfig, device: &Device) -> Result<Restored>
     let mut moments = StateDict::read(&dir.join(OPTIMIZER))?;
     let optimizer_path = dir.join(OPTIMIZER);
     let device = state.device.clone();
-    let restore = |prefix: &str,
-                   parameters: Vec<LearnedParam>,
-                   adam: &mut Adam,
-                   moments: &mut StateDict| {
-        for LearnedParam { key, id, len } in parameters {
-            let first = moments.take_values(&format!("{prefix}.{key}.exp_avg"));
-            let second = moments.take_values(&format!("{prefix}.{key}.exp_avg_sq"));
-            match (first, second) {
-                (Some(first), Some(second)) => {
-                    // A moment of another length would make Adam's fused pass read past it
-                    // (or update a slice of the parameter): refuse it with the key.
-                    if first.len() != len || second.len() != len {
+    let restore =
+        |prefix: &str, parameters: Vec<LearnedParam>, adam: &mut Adam, moments: &mut StateDict| {
+            for LearnedParam { key, id, len } in parameters {
+                let first_key = format!("{prefix}.{key}.exp_avg");
+                let second_key = format!("{prefix}.{key}.exp_avg_sq");
+                match (
+                    moments.declared_len(&first_key),
+                    moments.declared_len(&second_key),
+                ) {
+                    (Some(first_len), Some(second_len)) => {
+                        // A moment of another length would make Adam's fused pass read past it (or
+                        // update a slice of the parameter): refuse it with the key, before reading.
+                        if first_len != len || second_len != len {
+                            return Err(Error::Checkpoint {
+                                path: optimizer_path.clone(),
+                                reason: format!(
+                                    "the Adam moments of `{prefix}.{key}` hold {first_len} and \
+                                 {second_len} values, the parameter has {len}"
+                                ),
+                            });
+                        }
+                        let first = moments.take_values(&first_key)?.unwrap_or_default();
+                        let second = moments.take_values(&second_key)?.unwrap_or_default();
+                        adam.set_moments(id, first, second, &device);
+                    }
+                    (None, None) => {}
+                    _ => {
                         return Err(Error::Checkpoint {
                             path: optimizer_path.clone(),
-                            reason: format!(
-                                "the Adam moments of `{prefix}.{key}` hold {} and {} values, the \
-                                 parameter has {len}",
-                                first.len(),
-                                second.len()
-                            ),
+                            reason: format!("only one Adam moment of `{prefix}.{key}`"),
                         });
                     }
-                    adam.set_moments(id, first, second, &device);
-                }
-                (None, None) => {}
-                _ => {
-                    return Err(Error::Checkpoint {
-                        path: optimizer_path.clone(),
-                        reason: format!("only one Adam moment of `{prefix}.{key}`"),
-                    });
                 }
             }
-        }
-        Ok(())
-    };
+            Ok(())
+        };
     restore(
         "generator",
         generator_parameters(&state.generator),

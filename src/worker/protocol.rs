@@ -36,12 +36,16 @@ pub struct TrainingRequest {
 pub enum TranslateInputs {
     /// Images in memory (a sketch, a picked file); results come back in the event.
     Images(Vec<DynamicImage>),
-    /// Files, written as PNGs to `output_dir` under their own names; progress is reported.
+    /// Files, written as PNGs to `output_dir` named by [`crate::output_names`]; progress is
+    /// reported.
     Files {
         /// The inputs: images, or folders standing for the images in them.
         paths: Vec<PathBuf>,
         /// Where results go.
         output_dir: PathBuf,
+        /// The whole job the output names are chosen over, of which `paths` is a shard (images
+        /// or folders), so every shard names alike; `None`: `paths` is the whole job.
+        names_from: Option<Vec<PathBuf>>,
         /// Video frames: normalise every file with statistics pooled over this sequence
         /// (images or folders; the whole sequence, of which `paths` may be a shard) so the
         /// frames do not flicker. `None`: each image its own normalisation.

@@ -21,7 +21,9 @@ use super::sink::EventSink;
 use super::{Yielding, device_hint, low_priority_pool, panic_message};
 use crate::device::{self, DeviceChoice};
 use crate::gallery::{GalleryHeader, list_checkpoints, score_checkpoint};
-use crate::inference::{ModelSource, TranslateOptions, Translator, WeightsStamp, output_file};
+use crate::inference::{ModelSource, TranslateOptions, Translator, WeightsStamp};
+use crate::output_names::output_files;
+use crate::png_file::{self, SourceTag};
 use crate::run_folder;
 use crate::shared_norm::{SharedStatistics, StatisticsPool, needs_pooling, statistics_sample};
 use crate::validation::ValidationPairs;
@@ -347,8 +349,9 @@ impl Translations {
             TranslateInputs::Files {
                 paths,
                 output_dir,
+                names_from,
                 shared_statistics_from,
-            } => crate::data::decode::image_files(paths).and_then(|inputs| {
+            } => output_pairs(paths, output_dir, names_from.as_deref()).and_then(|jobs| {
                 let shared = match shared_statistics_from {
                     Some(sequence) => pool_sequence(translator, sequence, &request.options)?,
                     None => None,
@@ -356,7 +359,7 @@ impl Translations {
                 let files = translate_files(
                     translator,
                     request,
-                    &inputs,
+                    &jobs,
                     output_dir,
                     shared.as_ref(),
                     &self.sink,
@@ -456,27 +459,55 @@ fn tile_progress(sink: &EventSink, id: u64) -> impl FnMut(usize, usize) + '_ {
     }
 }
 
-/// Translates files one by one into `output_dir` as PNGs; a bad file fails alone.
+/// Each input file of `paths` (folders expanded) with its output file in `output_dir`, the
+/// names chosen over `names_from` when given (the whole job of which `paths` is a shard).
+fn output_pairs(
+    paths: &[PathBuf],
+    output_dir: &Path,
+    names_from: Option<&[PathBuf]>,
+) -> crate::Result<Vec<(PathBuf, PathBuf)>> {
+    let inputs = crate::data::decode::image_files(paths)?;
+    let scope = match names_from {
+        Some(job) => crate::data::decode::image_files(job)?,
+        None => inputs.clone(),
+    };
+    let names: std::collections::HashMap<&PathBuf, PathBuf> = scope
+        .iter()
+        .zip(output_files(output_dir, &scope)?)
+        .collect();
+    inputs
+        .iter()
+        .map(|input| match names.get(input) {
+            Some(output) => Ok((input.clone(), output.clone())),
+            None => Err(crate::Error::InvalidConfig(format!(
+                "{} is not among the files the output names were chosen over",
+                input.display()
+            ))),
+        })
+        .collect()
+}
+
+/// Translates files one by one into their output files (PNGs that record their input); a bad
+/// file fails alone.
 fn translate_files(
     translator: &Translator,
     request: &TranslateRequest,
-    paths: &[PathBuf],
+    jobs: &[(PathBuf, PathBuf)],
     output_dir: &Path,
     shared: Option<&SharedStatistics>,
     sink: &EventSink,
 ) -> Vec<(PathBuf, Result<PathBuf, String>)> {
     if let Err(err) = std::fs::create_dir_all(output_dir) {
         let message = format!("{}: {err}", output_dir.display());
-        return paths
+        return jobs
             .iter()
-            .map(|path| (path.clone(), Err(message.clone())))
+            .map(|(path, _)| (path.clone(), Err(message.clone())))
             .collect();
     }
-    let total = paths.len();
-    paths
-        .iter()
+    let total = jobs.len();
+    jobs.iter()
         .enumerate()
-        .map(|(index, path)| {
+        .map(|(index, (path, target))| {
             let outcome = crate::data::decode::read_image(path)
                 .and_then(|image| {
                     translator.translate_with(
@@ -487,19 +518,10 @@ fn translate_files(
                     )
                 })
                 .and_then(|output| {
-                    let target = output_file(output_dir, path);
-                    let mut bytes = Vec::new();
-                    output
-                        .write_to(
-                            &mut std::io::Cursor::new(&mut bytes),
-                            image::ImageFormat::Png,
-                        )
-                        .map_err(|err| crate::Error::Image {
-                            path: target.clone(),
-                            reason: format!("could not encode: {err}"),
-                        })?;
-                    crate::fs::write_atomic(&target, &bytes)?;
-                    Ok(target)
+                    let source = SourceTag::of_file(path)?;
+                    let bytes = png_file::encode(&output, Some(&source), target)?;
+                    crate::fs::write_atomic(target, &bytes)?;
+                    Ok(target.clone())
                 })
                 .map_err(|err| err.to_string());
             sink.send(Event::TranslateProgress {

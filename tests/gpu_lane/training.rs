@@ -329,5 +329,5 @@ fn the_training_loop_reads_losses_in_batches_and_reports_every_step() {
             _ => None,
         })
         .collect();
-    assert_eq!(reported, (1..=steps as u64 + 1).collect::<Vec<_>>());
+    assert_eq!(reported, (1..=steps + 1).collect::<Vec<_>>());
 }

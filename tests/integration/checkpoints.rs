@@ -261,7 +261,7 @@ fn resume_refuses_adam_moments_of_the_wrong_length() {
     let entries: Vec<(String, Vec<u8>, usize)> = keys
         .iter()
         .map(|key| {
-            let mut values = dict.take_values(key).unwrap();
+            let mut values = dict.take_values(key).unwrap().unwrap();
             if *key == short_key {
                 values.pop();
             }

@@ -821,6 +821,7 @@ fn a_folder_job_translates_every_image_in_the_folder() {
             inputs: TranslateInputs::Files {
                 paths,
                 output_dir: output_dir.clone(),
+                names_from: None,
                 shared_statistics_from: None,
             },
             options: TranslateOptions::default(),

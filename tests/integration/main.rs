@@ -10,11 +10,14 @@
     reason = "tests make the CPU device directly; they check the device rule, not follow it"
 )]
 
+mod alloc_cap;
 mod checkpoints;
 mod data;
 mod data_detection;
 mod engine;
 mod faults;
+mod fuzz;
+mod hostile;
 mod insight;
 mod kernels;
 mod layering;
@@ -33,3 +36,7 @@ mod ui_insight;
 mod ui_seams;
 mod util;
 mod worker_seams;
+
+/// Every test runs on the system allocator with a per-thread watch (`alloc_cap`).
+#[global_allocator]
+static ALLOCATOR: alloc_cap::CappedAllocator = alloc_cap::CappedAllocator;

@@ -22,6 +22,10 @@ use crate::util::{
 pub const EVAL_TOLERANCE: f32 = 1e-4;
 /// Train-mode outputs: BatchNorm over 2×2 maps at batch 1 magnifies rounding differences.
 pub const TRAIN_TOLERANCE: f32 = 1e-3;
+
+/// The five-step check's bound on how far the larger half of an Adam moment tensor may be from
+/// the reference's (median relative error; measured at most 7.7% on the CPU, 9.1% on lavapipe).
+const MOMENT_MEDIAN_TOLERANCE: f32 = 0.15;
 /// Losses, weights and Adam moments after the reference's training steps (relative).
 pub const STEP_TOLERANCE: f32 = 1e-4;
 
@@ -171,11 +175,28 @@ pub fn check_one_step(device: &Device) {
 }
 
 /// The reference's entry `key`.
-fn reference_values<'a>(reference: &'a StateDict, key: &str) -> &'a [f32] {
-    &reference
-        .get(key)
+fn reference_values(reference: &StateDict, key: &str) -> Vec<f32> {
+    reference
+        .values(key)
+        .unwrap()
         .unwrap_or_else(|| panic!("the reference has no `{key}`"))
-        .values
+}
+
+/// How far a tensor of Adam moments is from the reference's, typically: the median relative
+/// error over the elements whose reference magnitude is at least the median (the smaller half
+/// is dominated by gradients that cancel, where relative error means nothing).
+fn median_relative_error_of_the_larger_half(ours: &[f32], reference: &[f32]) -> f32 {
+    let mut magnitudes: Vec<f32> = reference.iter().map(|v| v.abs()).collect();
+    magnitudes.sort_by(f32::total_cmp);
+    let cut = magnitudes[magnitudes.len() / 2];
+    let mut errors: Vec<f32> = ours
+        .iter()
+        .zip(reference)
+        .filter(|(_, r)| r.abs() >= cut && **r != 0.0)
+        .map(|(o, r)| (o - r).abs() / r.abs())
+        .collect();
+    errors.sort_by(f32::total_cmp);
+    errors.get(errors.len() / 2).copied().unwrap_or(0.0)
 }
 
 /// The least-squares factor that maps the reference onto ours: 1 when the two agree in scale.
@@ -212,14 +233,20 @@ pub fn check_five_steps(device: &Device) {
         assert_losses_match(step + 1, losses, &fixture["losses"][step]);
     }
 
-    // Two f32 runs of the same steps agree on the losses to ~1e-5, but not element by element:
-    // BatchNorm over the 1×1 and 2×2 maps deep in the U-Net at batch 1 magnifies rounding, and
-    // Adam divides each gradient by its own magnitude, so a weight whose gradient is near zero
-    // can move by ±lr either way. Our CPU and our GPU differ from each other in the Adam moments
-    // (5-30% of a tensor's largest value) as much as either differs from the reference. Hence: weights within Adam's step bound (2 · lr per step),
-    // running statistics (no Adam) within 5e-3, and moments equal in scale (a wrongly scaled
-    // gradient or decay shows as a factor), each printed.
+    // Two f32 runs of the same steps agree on the losses to ~1e-5, but not every element to
+    // that: this fixture is batch 1 at 256 px, so BatchNorm normalises the 2×2 maps deep in the
+    // U-Net over 4 values each, which magnifies rounding into every gradient, and Adam divides
+    // each gradient by its own magnitude, so a weight whose gradient is near zero can move by
+    // ±lr either way. Measured on the CPU (2026-12-04): per tensor, the median weight is
+    // 3e-6..1e-5 from the reference's (lr = 2e-4; the weights moved up to 1e-3), the largest
+    // 1e-5..6.5e-4; the larger half of each Adam moment is 0.01%..7.7% off (median), single
+    // elements up to 57 times. So each tensor is held element-wise by its median, which a wrong
+    // update rule, decay or gradient scale moves by far more (a missing bias correction moves
+    // every weight by ~15 lr, a doubled gradient every moment by 100%), the largest element by
+    // Adam's step bound (2 · lr per step), running statistics (no Adam) within 5e-3, and each
+    // moment tensor's least-squares scale within 10%.
     let weight_bound = 2.0 * config.learning_rate as f32 * steps as f32;
+    let weight_median_bound = config.learning_rate as f32 / 10.0;
     let weights = [
         (
             generator_state_dict(&state.generator).unwrap(),
@@ -233,7 +260,7 @@ pub fn check_five_steps(device: &Device) {
     for (ours, file) in weights {
         let reference = StateDict::read(&dir.join(file)).unwrap();
         for (key, tensor) in ours {
-            let expected = reference_values(&reference, &key);
+            let expected = &reference_values(&reference, &key);
             let error = relative_error(&tensor.values, expected);
             if key.contains("running_") {
                 // Averages of activations of those weights: the noise shows at ~1e-3.
@@ -242,18 +269,25 @@ pub fn check_five_steps(device: &Device) {
                     "{file} `{key}`: {error:.3e}"
                 );
             } else if !key.ends_with("num_batches_tracked") {
-                let difference = tensor
+                let mut differences: Vec<f32> = tensor
                     .values
                     .iter()
                     .zip(expected)
                     .map(|(a, b)| (a - b).abs())
-                    .fold(0.0f32, f32::max);
+                    .collect();
+                differences.sort_by(f32::total_cmp);
+                let median = differences[differences.len() / 2];
+                let largest = differences.last().copied().unwrap_or(0.0);
                 assert!(
-                    difference <= weight_bound,
-                    "{file} `{key}`: moved {difference:.3e} away, more than Adam's bound"
+                    median <= weight_median_bound,
+                    "{file} `{key}`: the median weight is {median:.3e} away (lr / 10 allowed)"
+                );
+                assert!(
+                    largest <= weight_bound,
+                    "{file} `{key}`: moved {largest:.3e} away, more than Adam's bound"
                 );
             } else {
-                assert_eq!(tensor.values, expected, "{file} `{key}`");
+                assert_eq!(&tensor.values, expected, "{file} `{key}`");
             }
         }
     }
@@ -270,6 +304,7 @@ pub fn check_five_steps(device: &Device) {
         ),
     ];
     let mut scales = (f64::MAX, f64::MIN);
+    let mut worst_median = 0.0f32;
     for (parameters, adam, file) in moments {
         let reference = StateDict::read(&dir.join(file)).unwrap();
         assert_eq!(adam.steps(), steps as u64);
@@ -280,7 +315,14 @@ pub fn check_five_steps(device: &Device) {
                 .unwrap_or_else(|| panic!("no Adam moments for `{key}`"));
             for (name, ours) in [("exp_avg", first), ("exp_avg_sq", second)] {
                 let key = format!("{key}.{name}");
-                let scale = scale_against(&ours, reference_values(&reference, &key));
+                let reference_moment = reference_values(&reference, &key);
+                let typical = median_relative_error_of_the_larger_half(&ours, &reference_moment);
+                assert!(
+                    typical <= MOMENT_MEDIAN_TOLERANCE,
+                    "{file} `{key}`: the larger half of the moments is {typical:.3e} off (median)"
+                );
+                worst_median = worst_median.max(typical);
+                let scale = scale_against(&ours, &reference_moment);
                 assert!(
                     (0.9..=1.1).contains(&scale),
                     "{file} `{key}`: ours is {scale:.4} times the reference"
@@ -290,7 +332,8 @@ pub fn check_five_steps(device: &Device) {
         }
     }
     eprintln!(
-        "five steps: Adam moments {:.4}..{:.4} times the reference's",
+        "five steps: Adam moments {:.4}..{:.4} times the reference's, the larger half of each at \
+         most {worst_median:.3e} off (median)",
         scales.0, scales.1
     );
 

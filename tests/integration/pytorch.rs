@@ -33,8 +33,8 @@ fn export_uses_the_reference_keys_and_shapes() {
     assert_eq!(ours_keys, reference_keys);
     for key in reference_keys {
         assert_eq!(
-            ours.get(key).unwrap().shape,
-            reference.get(key).unwrap().shape,
+            ours.shape(key).unwrap(),
+            reference.shape(key).unwrap(),
             "{key}"
         );
     }
@@ -295,4 +295,66 @@ fn zero_dimensional_weights_are_refused_not_a_panic() {
         err.contains("scalars.safetensors") && err.contains("4 dimensions"),
         "{err}"
     );
+}
+
+fn layouts_dir() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pth_layouts")
+}
+
+/// A weights file loaded as `translate -m FILE` loads it: the architecture from the keys and
+/// shapes, then the weights, from one reading of the file.
+fn load_weights(path: &Path) -> pix2pix_studio::Result<Vec<(String, Vec<f32>)>> {
+    use pix2pix_studio::inference::{ModelSource, Translator};
+    let source = ModelSource::Weights {
+        path: path.to_path_buf(),
+        architecture: None,
+    };
+    let translator = Translator::load(&source, &Device::flex())?;
+    Ok(generator_state_dict(translator.generator())?
+        .into_iter()
+        .map(|(key, tensor)| (key, tensor.values))
+        .collect())
+}
+
+#[test]
+fn every_pth_layout_people_bring_loads() {
+    // Written by PyTorch itself (tests/fixtures/pth_layouts/make_fixtures.py): the reference's
+    // OrderedDict with `_metadata`, the pre-1.6 format, DataParallel's `module.` keys.
+    let plain = load_weights(&layouts_dir().join("G_plain.pth")).unwrap();
+    let config = UnetGeneratorConfig::new().with_num_downs(5).with_ngf(2);
+    let fresh = generator_state_dict(&config.init(&Device::flex(), 0).unwrap()).unwrap();
+    assert_eq!(plain.len(), fresh.len());
+    for name in ["G_legacy.pth", "G_module.pth"] {
+        let weights = load_weights(&layouts_dir().join(name)).unwrap();
+        assert_eq!(weights, plain, "{name}");
+    }
+    // A checkpoint dictionary: the weights under "state_dict", Adam's moments and step counts
+    // beside them, which are left unread.
+    let wrapped = load_weights(&layouts_dir().join("G_wrapped.pth")).unwrap();
+    assert_eq!(
+        wrapped.iter().map(|(key, _)| key).collect::<Vec<_>>(),
+        plain.iter().map(|(key, _)| key).collect::<Vec<_>>()
+    );
+    assert_ne!(wrapped, plain, "one Adam step moved the weights");
+}
+
+/// A 2.4 KB `.pth` of four one-number storages, each viewed as 50000 × 50000 with stride 0,
+/// aborted `translate -m` with "memory allocation of 10000000000 bytes failed": the reader
+/// expanded every view before looking at a key or shape. It is refused now from its declared
+/// shapes, before any value is read.
+#[test]
+fn a_stride0_pth_asking_for_40_gb_is_refused_before_reading() {
+    for name in ["evil_stride0.pth", "evil_legacy_stride0.pth"] {
+        let path = layouts_dir().join(name);
+        let (outcome, largest) = crate::alloc_cap::watch(64 << 20, || load_weights(&path));
+        let err = outcome.unwrap_err().to_string();
+        assert!(
+            err.contains(name) && err.contains("more than 268435456 values"),
+            "{name}: {err}"
+        );
+        assert!(
+            largest < 1 << 20,
+            "{name}: an allocation of {largest} bytes"
+        );
+    }
 }

@@ -2,7 +2,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pix2pix_studio::run_folder;
+use pix2pix_studio::config::run_folder;
+use pix2pix_studio::training::history::History;
 
 fuzz_target!(|bytes: &[u8]| {
     let dir = std::env::temp_dir().join(format!("p2p-fuzz-run-{}", std::process::id()));
@@ -17,5 +18,5 @@ fuzz_target!(|bytes: &[u8]| {
     let _ = run_folder::read_config(&dir);
     let _ = run_folder::latest(&dir);
     let _ = run_folder::best(&dir);
-    let _ = run_folder::read_history(&dir);
+    let _ = History::read(&dir);
 });

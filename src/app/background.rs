@@ -10,16 +10,16 @@ use egui::ColorImage;
 use image::DynamicImage;
 
 use super::textures::color_image;
-use crate::compare::RunRecord;
 use crate::data::augment::{AugmentConfig, Jitter, Preprocess};
 use crate::data::decode::{image_files, read_image};
 use crate::data::loader::{SampleConfig, augmented_pair, load_pair_images};
 use crate::data::{Dataset, Direction, SynthTask};
 use crate::data::{DiscoverOptions, PairEntry, discover};
-use crate::fs::{write_atomic, write_atomic_new};
 use crate::inference::ModelSource;
+use crate::insight::compare::RunRecord;
 use crate::onnx::{DEFAULT_OPSET, OnnxOptions, export_model_onnx};
-use crate::seed::{derived_rng, stream};
+use crate::platform::fs::{write_atomic, write_atomic_new};
+use crate::util::seed::{derived_rng, stream};
 
 /// Results waiting for the UI.
 const OUTCOME_CAPACITY: usize = 64;

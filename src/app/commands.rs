@@ -12,9 +12,9 @@ use super::background::{ModelTarget, Purpose};
 use super::requests::Requester;
 use super::run_view::RunState;
 use super::state::CurrentRun;
-use crate::bundled::{self, DemoModel};
 use crate::data::DiscoverOptions;
 use crate::inference::{ModelSource, TranslateOptions};
+use crate::platform::bundled::{self, DemoModel};
 use crate::worker::{Command, TrainingRequest, TranslateInputs, TranslateRequest};
 
 /// Image files the dialogs offer.

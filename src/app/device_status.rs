@@ -2,7 +2,7 @@
 //! (the GPU probe can take seconds, so the worker runs it, never the UI thread) and, once it
 //! answers, the device in words and why no GPU is used.
 
-use crate::device::DeviceChoice;
+use crate::platform::device::DeviceChoice;
 use crate::worker::{Command, DeviceReport};
 
 /// The device as the status bar and the Train form show it.

@@ -43,6 +43,11 @@ impl StudioApp {
     }
 
     /// Takes one event from the worker.
+    #[allow(
+        clippy::too_many_lines,
+        reason = "one arm per worker Event: the match lists every one, so a new event is not \
+                  forgotten here"
+    )]
     pub(super) fn on_event(&mut self, event: Event) {
         match event {
             Event::Translated {

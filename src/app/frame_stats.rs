@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use crate::stats::quantile;
+use crate::util::stats::quantile;
 
 /// Frame intervals recorded while the app runs.
 pub struct FrameStats {
@@ -80,6 +80,6 @@ impl FrameStats {
         }
         log::info!("frame intervals: {frames} frames, p50 {p50:.1} ms, p95 {p95:.1} ms");
         log::info!("sketch round trips while training: {trips}, p50 {trip_p50:.1} ms");
-        crate::fs::write_atomic(&self.path, text.as_bytes())
+        crate::platform::fs::write_atomic(&self.path, text.as_bytes())
     }
 }

@@ -5,13 +5,13 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::bundled::{self, DemoModel};
 use crate::config::{RunConfig, RunOptions};
 use crate::data::{Direction, LayoutHint};
-use crate::device::DeviceChoice;
+use crate::inference::tiling::Tiling;
 use crate::inference::{ModelSource, SizeMode, TranslateOptions};
 use crate::model::NormMode;
-use crate::tiling::Tiling;
+use crate::platform::bundled::{self, DemoModel};
+use crate::platform::device::DeviceChoice;
 
 /// The tabs of the main window.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{FrameStats, Settings, StudioApp};
-use crate::device::DeviceChoice;
+use crate::platform::device::DeviceChoice;
 use crate::worker::{WorkerHandle, WorkerOptions};
 
 /// Progress and previews repaint the window at most this often: on a software renderer a

@@ -8,11 +8,13 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use image::RgbImage;
 
-use pix2pix_studio::device::{self, DeviceChoice};
-use pix2pix_studio::gallery::{GalleryHeader, list_checkpoints, make_best, score_checkpoint};
-use pix2pix_studio::run_folder;
-use pix2pix_studio::sheet::sheet;
-use pix2pix_studio::validation::ValidationPairs;
+use pix2pix_studio::config::run_folder;
+use pix2pix_studio::insight::gallery::{
+    GalleryHeader, list_checkpoints, make_best, score_checkpoint,
+};
+use pix2pix_studio::insight::validation::ValidationPairs;
+use pix2pix_studio::platform::device::{self, DeviceChoice};
+use pix2pix_studio::util::sheet::sheet;
 
 /// Options of `checkpoints`.
 #[derive(Debug, clap::Args)]
@@ -95,7 +97,10 @@ pub fn checkpoints_command(device: DeviceChoice, args: &CheckpointsArgs) -> anyh
             .map(|(_, score)| score.thumbnails.as_slice())
             .collect();
         let sheet = contact_sheet(&GalleryHeader::of(&pairs), &thumbnails);
-        pix2pix_studio::fs::save_image_atomic(path, &image::DynamicImage::ImageRgb8(sheet))?;
+        pix2pix_studio::platform::fs::save_image_atomic(
+            path,
+            &image::DynamicImage::ImageRgb8(sheet),
+        )?;
         outln!("thumbnails written to {}", path.display());
     }
     if let Some(name) = &args.make_best

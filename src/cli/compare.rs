@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use pix2pix_studio::compare::{RunRecord, comparison_table, differing_options};
+use pix2pix_studio::insight::compare::{RunRecord, comparison_table, differing_options};
 
 /// Options of `compare`.
 #[derive(Debug, clap::Args)]

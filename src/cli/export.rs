@@ -5,12 +5,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
-use pix2pix_studio::device::{self, DeviceChoice};
+use pix2pix_studio::config::run_folder;
 use pix2pix_studio::inference::{ModelSource, Translator};
 use pix2pix_studio::model::NormMode;
 use pix2pix_studio::model::pytorch::{save_generator, save_generator_half};
 use pix2pix_studio::onnx::{DEFAULT_OPSET, OnnxOptions, OnnxSize, export_onnx};
-use pix2pix_studio::run_folder;
+use pix2pix_studio::platform::device::{self, DeviceChoice};
 
 /// Options of `export`.
 #[derive(Debug, clap::Args)]

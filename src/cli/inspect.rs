@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+use pix2pix_studio::config::run_folder;
 use pix2pix_studio::data::{Direction, DiscoverOptions, LayoutHint, SynthTask, discover};
-use pix2pix_studio::run_folder;
 use pix2pix_studio::training::checkpoint::Counters;
 use pix2pix_studio::training::history::History;
 

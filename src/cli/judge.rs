@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use pix2pix_studio::data::decode::read_image;
-use pix2pix_studio::device::{self, DeviceChoice};
-use pix2pix_studio::verdict::{judge_images, load_discriminator_of};
+use pix2pix_studio::insight::verdict::{judge_images, load_discriminator_of};
+use pix2pix_studio::platform::device::{self, DeviceChoice};
 
 /// Options of `judge`.
 #[derive(Debug, clap::Args)]
@@ -33,7 +33,7 @@ pub fn judge_command(device: DeviceChoice, args: &JudgeArgs) -> anyhow::Result<(
     let side = config.data.image_size_px;
     let under = output.resize_exact(side, side, pix2pix_studio::data::augment::FILTER);
     let picture = image::DynamicImage::ImageRgb8(map.over(&under.to_rgb8()));
-    pix2pix_studio::fs::save_image_atomic(&args.map, &picture)?;
+    pix2pix_studio::platform::fs::save_image_atomic(&args.map, &picture)?;
     let (low, high) = map
         .probabilities
         .iter()

@@ -17,6 +17,7 @@ mod export;
 mod inspect;
 mod judge;
 mod quality;
+mod run_console;
 mod train;
 mod translate;
 
@@ -26,7 +27,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
-use pix2pix_studio::device::DeviceChoice;
+use pix2pix_studio::platform::device::DeviceChoice;
 use pix2pix_studio::samples::{SampleCounts, make_samples};
 use pix2pix_studio::worker::{Event, WorkerHandle};
 

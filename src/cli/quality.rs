@@ -5,13 +5,13 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use pix2pix_studio::config::RunOptions;
+use pix2pix_studio::config::schedule::PolicyKind;
 use pix2pix_studio::data::{Direction, LayoutHint};
-use pix2pix_studio::device::DeviceChoice;
+use pix2pix_studio::platform::device::DeviceChoice;
 use pix2pix_studio::training::metrics::Metrics;
-use pix2pix_studio::training::schedule::PolicyKind;
 
+use super::run_console::drive_training;
 use super::spawn_worker;
-use super::train::drive_training;
 
 /// Options of `quality`.
 #[derive(Debug, clap::Args)]

@@ -1,24 +1,17 @@
 //! `train`: every option under the reference's name where it has one, with the run options'
-//! defaults; the run goes through the worker with an indicatif progress bar, and Ctrl-C saves
-//! and stops.
+//! defaults; the run goes through the worker, shown by `run_console.rs`.
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Instant;
+use std::path::PathBuf;
 
-use anyhow::{Context, bail};
-use indicatif::{ProgressBar, ProgressStyle};
-
+use pix2pix_studio::config::schedule::PolicyKind;
 use pix2pix_studio::config::{DiscriminatorNet, GanMode, GeneratorNet, RunConfig, RunOptions};
 use pix2pix_studio::data::augment::reference_load_size;
 use pix2pix_studio::data::{Direction, LayoutHint, Preprocess, SynthTask};
-use pix2pix_studio::device::DeviceChoice;
 use pix2pix_studio::model::blocks::NormKind;
-use pix2pix_studio::training::history::ValidationRecord;
-use pix2pix_studio::training::schedule::PolicyKind;
-use pix2pix_studio::worker::{Command, Event, TrainingRequest, WorkerHandle};
+use pix2pix_studio::platform::device::DeviceChoice;
 
-use super::{next_event, spawn_worker};
+use super::run_console::drive_training;
+use super::spawn_worker;
 
 /// Options of `train`.
 #[derive(Debug, clap::Args)]
@@ -226,192 +219,10 @@ pub fn train_command(device: DeviceChoice, args: &TrainArgs) -> anyhow::Result<(
     Ok(())
 }
 
-/// How a run driven from the command line ended.
-pub(super) struct Outcome {
-    /// Steps done in all.
-    pub steps: u64,
-    /// Whether it was stopped before its end.
-    pub stopped: bool,
-    /// Every validation of the run, earlier sessions' included.
-    pub validations: Vec<ValidationRecord>,
-    /// Seconds from the start of the command to each validation of this session, by step.
-    pub validation_secs: Vec<(u64, f64)>,
-}
-
-/// Starts a run on the worker and follows it to the end with a progress bar.
-pub(super) fn drive_training(
-    worker: &WorkerHandle,
-    config: RunConfig,
-    run_dir: &Path,
-    resume: bool,
-    device: DeviceChoice,
-) -> anyhow::Result<Outcome> {
-    install_ctrl_c(worker)?;
-    worker.send(Command::StartTraining(Box::new(TrainingRequest {
-        config,
-        run_dir: run_dir.to_path_buf(),
-        resume,
-        device,
-    })))?;
-    let started = Instant::now();
-    let bar = ProgressBar::hidden();
-    let mut validations = Vec::new();
-    let mut validation_secs = Vec::new();
-    let mut compiling_since = None;
-    loop {
-        match next_event(worker)? {
-            Event::RunStarted(info) => {
-                eprintln!("device: {}", info.device);
-                if let Some(note) = &info.device_note {
-                    eprintln!("  ({note})");
-                }
-                eprintln!("data: {}", info.dataset.summary());
-                eprintln!(
-                    "{} steps ({} per epoch){}",
-                    info.total_steps,
-                    info.steps_per_epoch,
-                    if info.start_step > 0 {
-                        format!(", resuming at step {}", info.start_step)
-                    } else {
-                        String::new()
-                    }
-                );
-                validations = info.history.validations.clone();
-                bar.set_length(info.total_steps);
-                bar.set_position(info.start_step);
-                bar.set_style(
-                    ProgressStyle::with_template(
-                        "{bar:30} {pos}/{len} [{elapsed_precise}<{eta_precise}, {per_sec}] {msg}",
-                    )
-                    .context("progress bar template")?,
-                );
-                bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
-                bar.reset_eta();
-            }
-            Event::CompilingKernels => {
-                compiling_since = Some(Instant::now());
-                bar.set_message("compiling GPU kernels…");
-                bar.enable_steady_tick(std::time::Duration::from_secs(1));
-            }
-            Event::Progress(progress) => {
-                if let Some(since) = compiling_since.take() {
-                    bar.disable_steady_tick();
-                    say(
-                        &bar,
-                        format!(
-                            "first GPU step: {:.1} s (compiling and tuning kernels; the tuning is \
-                             kept for later runs)",
-                            since.elapsed().as_secs_f64()
-                        ),
-                    );
-                }
-                let l = progress.losses;
-                bar.set_position(progress.step);
-                bar.set_message(format!(
-                    "epoch {}/{} G_GAN {:.3} G_L1 {:.3} D_real {:.3} D_fake {:.3} lr {:.2e}",
-                    progress.epoch + 1,
-                    progress.total_epochs,
-                    l.g_gan,
-                    l.g_l1,
-                    l.d_real,
-                    l.d_fake,
-                    progress.learning_rate
-                ));
-            }
-            Event::Validation {
-                step,
-                metrics,
-                pairs,
-            } => {
-                say(
-                    &bar,
-                    format!(
-                        "step {step}: validation on {pairs} pairs: L1 {:.4}, PSNR {:.2} dB, SSIM {:.4}",
-                        metrics.l1, metrics.psnr_db, metrics.ssim
-                    ),
-                );
-                validations.push(ValidationRecord {
-                    step,
-                    epoch: 0.0,
-                    metrics,
-                });
-                validation_secs.push((step, started.elapsed().as_secs_f64()));
-            }
-            Event::Health { warnings, .. } => {
-                for warning in &warnings {
-                    say(&bar, format!("health warning at {warning}"));
-                }
-            }
-            Event::EarlyStopped { step, reason } => say(&bar, format!("step {step}: {reason}")),
-            Event::DataProblem(problem) => {
-                say(
-                    &bar,
-                    format!("skipped {}: {}", problem.path.display(), problem.issue),
-                );
-            }
-            Event::CheckpointSaved { .. } | Event::Preview { .. } => {}
-            Event::Paused { .. } | Event::Resumed { .. } => {}
-            Event::Finished { step, stopped } => {
-                bar.finish_and_clear();
-                return Ok(Outcome {
-                    steps: step,
-                    stopped,
-                    validations,
-                    validation_secs,
-                });
-            }
-            Event::Failed { message } => {
-                bar.finish_and_clear();
-                bail!("{message}");
-            }
-            Event::Rejected { command, reason } => {
-                bar.finish_and_clear();
-                bail!("{command} refused: {reason}");
-            }
-            Event::DeviceSelected { .. }
-            | Event::TranslateProgress { .. }
-            | Event::TileProgress { .. }
-            | Event::Translated { .. }
-            | Event::TranslateFailed { .. }
-            | Event::GalleryListed { .. }
-            | Event::CheckpointScored { .. }
-            | Event::GalleryScored { .. }
-            | Event::Judged { .. }
-            | Event::BestChosen { .. } => {}
-        }
-    }
-}
-
-/// Prints a line above the progress bar, or plainly when there is no terminal to draw it on.
-fn say(bar: &ProgressBar, line: String) {
-    if bar.is_hidden() {
-        eprintln!("{line}");
-    } else {
-        bar.println(line);
-    }
-}
-
-/// The first Ctrl-C saves a checkpoint and stops; a second one quits at once.
-fn install_ctrl_c(worker: &WorkerHandle) -> anyhow::Result<()> {
-    static PRESSES: AtomicUsize = AtomicUsize::new(0);
-    let commands = worker.command_sender();
-    let installed = ctrlc::set_handler(move || {
-        if PRESSES.fetch_add(1, Ordering::SeqCst) == 0 {
-            eprintln!("\nstopping after this step and saving (Ctrl-C again to quit now)");
-            let _ = commands.try_send(Command::Stop);
-        } else {
-            std::process::exit(130);
-        }
-    });
-    match installed {
-        // Already installed in this process (a second run): the first handler stays.
-        Ok(()) | Err(ctrlc::Error::MultipleHandlers) => Ok(()),
-        Err(err) => Err(err).context("installing the Ctrl-C handler"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use clap::{CommandFactory, Parser};
 
     use super::*;
@@ -482,7 +293,7 @@ mod tests {
         assert_eq!(config.training.gan_mode, GanMode::Off);
         assert_eq!(
             config.schedule.policy,
-            pix2pix_studio::training::schedule::LrPolicy::Cosine
+            pix2pix_studio::config::schedule::LrPolicy::Cosine
         );
         assert_eq!(config.data.preprocess, Preprocess::ScaleWidthAndCrop);
         assert_eq!(config.data.load_size_px, reference_load_size(128));

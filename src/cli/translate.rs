@@ -1,21 +1,21 @@
 //! `translate`: files and folders through the worker, with progress.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use pix2pix_studio::bundled::DemoModel;
 use pix2pix_studio::data::decode::image_files;
-use pix2pix_studio::device::DeviceChoice;
+use pix2pix_studio::inference::output_names::output_files;
+use pix2pix_studio::inference::png_file::{SourceTag, read_source};
+use pix2pix_studio::inference::shard::Shard;
+use pix2pix_studio::inference::shared_norm::STATISTICS_FRAMES;
+use pix2pix_studio::inference::tiling::{TileSize, Tiling};
 use pix2pix_studio::inference::{ModelSource, SizeMode, TranslateOptions};
 use pix2pix_studio::model::NormMode;
-use pix2pix_studio::output_names::output_files;
-use pix2pix_studio::png_file::{SourceTag, read_source};
-use pix2pix_studio::shard::Shard;
-use pix2pix_studio::shared_norm::STATISTICS_FRAMES;
-use pix2pix_studio::tiling::{TileSize, Tiling};
-use pix2pix_studio::worker::{Command, Event, TranslateInputs, TranslateRequest};
+use pix2pix_studio::platform::bundled::DemoModel;
+use pix2pix_studio::platform::device::DeviceChoice;
+use pix2pix_studio::worker::{Command, Event, TranslateInputs, TranslateRequest, WorkerHandle};
 
 use super::{next_event, spawn_worker};
 
@@ -120,36 +120,60 @@ pub fn translate_command(device: DeviceChoice, args: &TranslateArgs) -> anyhow::
         );
     }
     if args.skip_existing {
-        let output_of: std::collections::HashMap<&PathBuf, &PathBuf> =
-            job.iter().zip(&outputs).collect();
-        let (mut done, mut foreign) = (0, 0);
-        paths.retain(|path| {
-            let output = output_of[path];
-            if !output.exists() {
-                return true;
-            }
-            let same = read_source(output)
-                .is_some_and(|tag| SourceTag::of_file(path).is_ok_and(|source| source == tag));
-            if same {
-                done += 1;
-            } else {
-                foreign += 1;
-            }
-            !same
-        });
-        eprintln!("{done} already translated, left out");
-        if foreign > 0 {
-            eprintln!(
-                "{foreign} output(s) came from other inputs of the same name (or from elsewhere): \
-                 translating again"
-            );
-        }
+        leave_out_translated(&mut paths, &job, &outputs);
     }
     if paths.is_empty() {
         outln!("nothing to translate into {}", args.output.display());
         return Ok(());
     }
-    let options = TranslateOptions {
+    let worker = spawn_worker()?;
+    worker.send(Command::Translate(Box::new(TranslateRequest {
+        id: 1,
+        model: Some(model),
+        inputs: TranslateInputs::Files {
+            paths: paths.clone(),
+            output_dir: args.output.clone(),
+            names_from: Some(job),
+            shared_statistics_from,
+        },
+        options: translate_options(args),
+        device,
+    })))?;
+    follow_translation(&worker, paths.len(), &args.output)
+}
+
+/// `--skip-existing`: leaves out each input whose output exists and records that same input
+/// (name, size and hash); an output of the same name from another input is translated again.
+fn leave_out_translated(paths: &mut Vec<PathBuf>, job: &[PathBuf], outputs: &[PathBuf]) {
+    let output_of: std::collections::HashMap<&PathBuf, &PathBuf> =
+        job.iter().zip(outputs).collect();
+    let (mut done, mut foreign) = (0, 0);
+    paths.retain(|path| {
+        let output = output_of[path];
+        if !output.exists() {
+            return true;
+        }
+        let same = read_source(output)
+            .is_some_and(|tag| SourceTag::of_file(path).is_ok_and(|source| source == tag));
+        if same {
+            done += 1;
+        } else {
+            foreign += 1;
+        }
+        !same
+    });
+    eprintln!("{done} already translated, left out");
+    if foreign > 0 {
+        eprintln!(
+            "{foreign} output(s) came from other inputs of the same name (or from elsewhere): \
+             translating again"
+        );
+    }
+}
+
+/// Normalisation, dropout, size and tiling as the flags ask.
+fn translate_options(args: &TranslateArgs) -> TranslateOptions {
+    TranslateOptions {
         norm: if args.eval {
             NormMode::RunningStats
         } else {
@@ -165,21 +189,13 @@ pub fn translate_command(device: DeviceChoice, args: &TranslateArgs) -> anyhow::
         } else {
             Tiling::Off
         },
-    };
-    let worker = spawn_worker()?;
-    worker.send(Command::Translate(Box::new(TranslateRequest {
-        id: 1,
-        model: Some(model),
-        inputs: TranslateInputs::Files {
-            paths: paths.clone(),
-            output_dir: args.output.clone(),
-            names_from: Some(job),
-            shared_statistics_from,
-        },
-        options,
-        device,
-    })))?;
-    let bar = ProgressBar::new(paths.len() as u64);
+    }
+}
+
+/// Follows the translation of `total` images with a progress bar; each image that failed is
+/// named with its reason, and any failure makes the command fail.
+fn follow_translation(worker: &WorkerHandle, total: usize, output: &Path) -> anyhow::Result<()> {
+    let bar = ProgressBar::new(total as u64);
     bar.set_style(
         ProgressStyle::with_template(
             "{bar:30} {pos}/{len} {msg} [{elapsed_precise}<{eta_precise}]",
@@ -187,7 +203,7 @@ pub fn translate_command(device: DeviceChoice, args: &TranslateArgs) -> anyhow::
         .context("progress bar template")?,
     );
     loop {
-        match next_event(&worker)? {
+        match next_event(worker)? {
             Event::TranslateProgress { done, .. } => bar.set_position(done as u64),
             Event::TileProgress { done, total, .. } => {
                 bar.set_message(format!("(tile {done}/{total})"));
@@ -196,18 +212,18 @@ pub fn translate_command(device: DeviceChoice, args: &TranslateArgs) -> anyhow::
                 bar.finish_and_clear();
                 let failed: Vec<_> = files
                     .iter()
-                    .filter(|(_, outcome)| outcome.is_err())
+                    .filter_map(|(path, outcome)| {
+                        outcome.as_ref().err().map(|reason| (path, reason))
+                    })
                     .collect();
-                for (path, outcome) in &failed {
-                    if let Err(reason) = outcome {
-                        eprintln!("failed {}: {reason}", path.display());
-                    }
+                for (path, reason) in &failed {
+                    eprintln!("failed {}: {reason}", path.display());
                 }
                 outln!(
                     "translated {} of {} image(s) into {} in {:.1} s",
                     files.len() - failed.len(),
                     files.len(),
-                    args.output.display(),
+                    output.display(),
                     millis as f64 / 1000.0
                 );
                 if !failed.is_empty() {

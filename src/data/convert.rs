@@ -8,7 +8,7 @@ use image::{DynamicImage, GrayImage, RgbImage};
 
 use super::decode::to_channels;
 use crate::error::Result;
-use crate::readback::host_values;
+use crate::platform::readback::host_values;
 
 /// Planar `[C, H, W]` values in `[-1, 1]` of an image, after the channel rule of
 /// [`to_channels`].

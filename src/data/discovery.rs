@@ -13,12 +13,12 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 
-use super::decode::{ImageHeader, describe_color, has_image_extension, read_header};
 use super::layouts::{collect_photos, collect_separate, collect_side_by_side};
-use super::pairs::{Dataset, Direction, DiscoverOptions, LayoutHint, PairEntry, Split};
-use super::report::{Issue, Problem, Report};
+use super::pairs::{Direction, DiscoverOptions, LayoutHint, PairEntry, Split};
+use super::report::{Issue, Report};
+use super::scan::Found;
 use super::synth::SynthTask;
 use crate::error::{Error, Result};
 
@@ -72,162 +72,83 @@ pub fn discover(root: &Path, options: &DiscoverOptions) -> Result<Dataset> {
         LayoutHint::Photos(task) => Some(task),
         _ => None,
     };
-    Ok(found.into_dataset(root, layout, synth, options.direction))
+    Ok(into_dataset(found, root, layout, synth, options.direction))
 }
 
-/// What discovery has gathered so far.
-#[derive(Default)]
-pub(super) struct Found {
-    pub(super) pairs: Vec<PairEntry>,
-    pub(super) problems: Vec<Problem>,
-    pub(super) formats: BTreeMap<String, usize>,
-    pub(super) plain_photos: bool,
-    /// Side by side although the images are narrower than the aspect rule wants: the seam
-    /// between the halves decided.
-    pub(super) side_by_side_by_seam: bool,
-    /// What the two sides are called in this layout, for the report.
-    pub(super) side_names: (String, String),
+/// The dataset of what discovery found, its pairs sorted by split and path.
+fn into_dataset(
+    mut found: Found,
+    root: &Path,
+    layout: String,
+    synth: Option<SynthTask>,
+    direction: Direction,
+) -> Dataset {
+    found
+        .pairs
+        .sort_by(|a, b| (a.split, a.files.path()).cmp(&(b.split, b.files.path())));
+    found.problems.sort_by(|a, b| a.path.cmp(&b.path));
+    let mut pairs_per_split = BTreeMap::new();
+    let mut sizes = BTreeMap::new();
+    for pair in &found.pairs {
+        *pairs_per_split.entry(pair.split).or_default() += 1;
+        *sizes.entry(pair.side_px).or_default() += 1;
+    }
+    let (a, b) = &found.side_names;
+    let direction_text = match (direction, synth) {
+        (_, Some(task)) => format!("{task}"),
+        (Direction::AtoB, None) => format!("AtoB: input = {a} (A), target = {b} (B)"),
+        (Direction::BtoA, None) => format!("BtoA: input = {b} (B), target = {a} (A)"),
+    };
+    Dataset {
+        root: root.to_path_buf(),
+        pairs: found.pairs,
+        synth,
+        direction,
+        report: Report {
+            layout,
+            direction: direction_text,
+            pairs_per_split,
+            sizes,
+            formats: found.formats,
+            problems: found.problems,
+        },
+    }
 }
 
-impl Found {
-    pub(super) fn problem(&mut self, path: &Path, issue: Issue) {
-        self.problems.push(Problem {
-            path: path.to_path_buf(),
-            issue,
-        });
-    }
+/// The pairs of a dataset folder and the report of how they were found.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Dataset {
+    /// The folder.
+    pub root: PathBuf,
+    /// Usable pairs, sorted by split and path.
+    pub pairs: Vec<PairEntry>,
+    /// The synthesis task, for a folder of plain photos.
+    pub synth: Option<SynthTask>,
+    /// Which side is the input.
+    pub direction: Direction,
+    /// What was found and what was wrong.
+    pub report: Report,
+}
 
-    pub(super) fn count_format(&mut self, header: &ImageHeader) {
-        *self
-            .formats
-            .entry(describe_color(header.color).to_string())
-            .or_default() += 1;
-    }
-
-    pub(super) fn into_dataset(
-        mut self,
-        root: &Path,
-        layout: String,
-        synth: Option<SynthTask>,
-        direction: Direction,
-    ) -> Dataset {
+impl Dataset {
+    /// The pairs of one split.
+    pub fn split(&self, split: Split) -> Vec<PairEntry> {
         self.pairs
-            .sort_by(|a, b| (a.split, a.files.path()).cmp(&(b.split, b.files.path())));
-        self.problems.sort_by(|a, b| a.path.cmp(&b.path));
-        let mut pairs_per_split = BTreeMap::new();
-        let mut sizes = BTreeMap::new();
-        for pair in &self.pairs {
-            *pairs_per_split.entry(pair.split).or_default() += 1;
-            *sizes.entry(pair.side_px).or_default() += 1;
-        }
-        let (a, b) = &self.side_names;
-        let direction_text = match (direction, synth) {
-            (_, Some(task)) => format!("{task}"),
-            (Direction::AtoB, None) => format!("AtoB: input = {a} (A), target = {b} (B)"),
-            (Direction::BtoA, None) => format!("BtoA: input = {b} (B), target = {a} (A)"),
-        };
-        Dataset {
-            root: root.to_path_buf(),
-            pairs: self.pairs,
-            synth,
-            direction,
-            report: Report {
-                layout,
-                direction: direction_text,
-                pairs_per_split,
-                sizes,
-                formats: self.formats,
-                problems: self.problems,
-            },
-        }
+            .iter()
+            .filter(|pair| pair.split == split)
+            .cloned()
+            .collect()
     }
-}
 
-/// The sub-folders of `dir` by lower-case name, and its files, both sorted.
-pub(super) fn list(dir: &Path) -> Result<(BTreeMap<String, PathBuf>, Vec<PathBuf>)> {
-    let mut folders = BTreeMap::new();
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(|err| Error::io(dir, err))? {
-        let entry = entry.map_err(|err| Error::io(dir, err))?;
-        let path = entry.path();
-        let name = entry.file_name().to_string_lossy().to_string();
-        if name.starts_with('.') {
-            continue;
-        }
-        if path.is_dir() {
-            folders.insert(name.to_lowercase(), path);
+    /// Fails, with the report's summary, when there is nothing to train on.
+    pub fn ensure_trainable(&self) -> Result<()> {
+        if self.pairs.iter().any(|pair| pair.split == Split::Train) {
+            Ok(())
         } else {
-            files.push(path);
+            Err(Error::NoUsablePairs {
+                path: self.root.clone(),
+                summary: self.report.summary(),
+            })
         }
     }
-    files.sort();
-    Ok((folders, files))
-}
-
-/// The images among `files`; other files become notes.
-pub(super) fn images(files: Vec<PathBuf>, found: &mut Found) -> Vec<PathBuf> {
-    let (images, others): (Vec<PathBuf>, Vec<PathBuf>) = files
-        .into_iter()
-        .partition(|path| has_image_extension(path));
-    for other in others {
-        found.problem(&other, Issue::NotImageFile);
-    }
-    images
-}
-
-/// Reads every header in parallel, keeping the path with the outcome.
-pub(super) fn headers(paths: Vec<PathBuf>) -> Vec<(PathBuf, Result<ImageHeader>)> {
-    paths
-        .into_par_iter()
-        .map(|path| {
-            let header = read_header(&path);
-            (path, header)
-        })
-        .collect()
-}
-
-pub(super) fn header_problem(err: Error) -> Issue {
-    match err {
-        Error::Image { reason, .. } if reason.starts_with("not an image") => {
-            Issue::NotAnImage(reason)
-        }
-        Error::Image { reason, .. } => Issue::Unreadable(reason),
-        other => Issue::Unreadable(other.to_string()),
-    }
-}
-
-/// Skips a pair whose side is below the minimum; true if it is large enough.
-pub(super) fn large_enough(
-    path: &Path,
-    side: (u32, u32),
-    options: &DiscoverOptions,
-    found: &mut Found,
-) -> bool {
-    if side.0.min(side.1) < options.min_side_px {
-        found.problem(
-            path,
-            Issue::TooSmall {
-                width: side.0,
-                height: side.1,
-                min_side_px: options.min_side_px,
-            },
-        );
-        false
-    } else {
-        true
-    }
-}
-
-/// The split folders directly in `root` (by any of their names), with their own listing.
-pub(super) fn split_folders(folders: &BTreeMap<String, PathBuf>) -> Vec<(Split, PathBuf)> {
-    Split::ALL
-        .iter()
-        .filter_map(|&split| {
-            split
-                .folder_names()
-                .iter()
-                .find_map(|name| folders.get(*name))
-                .map(|path| (split, path.clone()))
-        })
-        .collect()
 }

@@ -50,7 +50,7 @@ pub fn inspect_halves(image: &DynamicImage) -> HalvesEvidence {
         .filter(|&x| x != centre)
         .map(column_change)
         .collect();
-    let typical = crate::stats::median(&mut others).max(FLAT_FLOOR_LEVELS);
+    let typical = crate::util::stats::median(&mut others).max(FLAT_FLOOR_LEVELS);
     let difference: f64 = (0..height)
         .flat_map(|y| (0..half).flat_map(move |x| (0..3).map(move |c| (x, y, c))))
         .map(|(x, y, c)| (at(x, y, c) - at(x + half, y, c)).abs())

@@ -8,11 +8,11 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use super::decode::{ImageHeader, read_header, read_image};
-use super::discovery::{Found, header_problem, headers, images, large_enough, list, split_folders};
 use super::halves::{HalvesEvidence, SEAM_MIN_RATIO, inspect_halves};
 use super::names::match_by_name;
 use super::pairs::{DiscoverOptions, PairEntry, PairFiles, Split};
 use super::report::Issue;
+use super::scan::{Found, header_problem, headers, images, large_enough, list, split_folders};
 use crate::error::Result;
 
 /// A side-by-side image narrower than this fraction of the dataset's typical width-to-height
@@ -55,7 +55,7 @@ pub(super) fn collect_side_by_side(
         .iter()
         .map(|(_, _, h)| f64::from(h.width) / f64::from(h.height.max(1)))
         .collect();
-    let typical_ratio = crate::stats::median(&mut ratios);
+    let typical_ratio = crate::util::stats::median(&mut ratios);
     // Halves narrower than tall make a pair look like a photo (a face-parsing set is about
     // 1.45:1): below the ratio that decides alone, a clear seam between the halves in most of
     // a sample still says "pairs". Portrait images (below 1:1) are never looked at.

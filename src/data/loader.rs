@@ -21,9 +21,8 @@ use super::decode::read_image;
 use super::pairs::{Direction, PairEntry, PairFiles};
 use super::report::{Issue, Problem};
 use super::synth::SynthTask;
-use crate::config::RunConfig;
 use crate::error::{Error, Result};
-use crate::seed::{derived_rng, stream};
+use crate::util::seed::{derived_rng, stream};
 
 /// What the loader needs to turn pair entries into training samples.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,27 +37,6 @@ pub struct SampleConfig {
     pub input_channels: usize,
     /// Channels of the target (1 or 3).
     pub output_channels: usize,
-}
-
-impl SampleConfig {
-    /// How a run with `config` prepares its pairs (`synth`: the dataset's synthesis task).
-    pub fn for_run(config: &RunConfig, synth: Option<SynthTask>) -> Self {
-        let generator = &config.training.generator;
-        let data = &config.data;
-        Self {
-            augment: AugmentConfig {
-                preprocess: data.preprocess,
-                image_size_px: data.image_size_px,
-                load_size_px: data.load_size_px,
-                flip: data.flip,
-                size_multiple: generator.size_multiple() as u32,
-            },
-            direction: data.direction,
-            synth,
-            input_channels: generator.input_channels,
-            output_channels: generator.output_channels,
-        }
-    }
 }
 
 /// One pair ready for the networks: planar `[C, H, W]` values in `[-1, 1]`.

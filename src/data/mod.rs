@@ -11,10 +11,11 @@ pub mod loader;
 pub mod names;
 pub mod pairs;
 pub mod report;
+mod scan;
 pub mod synth;
 
 pub use augment::{AugmentConfig, Preprocess};
-pub use discovery::discover;
-pub use pairs::{Dataset, Direction, DiscoverOptions, LayoutHint, PairEntry, PairFiles, Split};
+pub use discovery::{Dataset, discover};
+pub use pairs::{Direction, DiscoverOptions, LayoutHint, PairEntry, PairFiles, Split};
 pub use report::Report;
 pub use synth::SynthTask;

@@ -1,12 +1,12 @@
 //! What a paired dataset is: its splits, which side is the input, where each pair's pixels
-//! come from, and the pairs with their report as discovery ([`super::discovery`]) found them.
+//! come from, and what a dataset folder is told to discovery ([`super::discovery`] gathers the pairs into a
+//! `Dataset`).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::report::Report;
 use super::synth::SynthTask;
 use crate::error::{Error, Result};
 
@@ -128,42 +128,4 @@ pub struct DiscoverOptions {
     pub direction: Direction,
     /// Pairs with a side shorter than this are skipped (0: no minimum).
     pub min_side_px: u32,
-}
-
-/// The pairs of a dataset folder and the report of how they were found.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Dataset {
-    /// The folder.
-    pub root: PathBuf,
-    /// Usable pairs, sorted by split and path.
-    pub pairs: Vec<PairEntry>,
-    /// The synthesis task, for a folder of plain photos.
-    pub synth: Option<SynthTask>,
-    /// Which side is the input.
-    pub direction: Direction,
-    /// What was found and what was wrong.
-    pub report: Report,
-}
-
-impl Dataset {
-    /// The pairs of one split.
-    pub fn split(&self, split: Split) -> Vec<PairEntry> {
-        self.pairs
-            .iter()
-            .filter(|pair| pair.split == split)
-            .cloned()
-            .collect()
-    }
-
-    /// Fails, with the report's summary, when there is nothing to train on.
-    pub fn ensure_trainable(&self) -> Result<()> {
-        if self.pairs.iter().any(|pair| pair.split == Split::Train) {
-            Ok(())
-        } else {
-            Err(Error::NoUsablePairs {
-                path: self.root.clone(),
-                summary: self.report.summary(),
-            })
-        }
-    }
 }

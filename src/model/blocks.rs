@@ -6,7 +6,7 @@
 //! (burn's `BatchNorm` stores the biased one), `num_batches_tracked` must exist for a state dict
 //! to load in PyTorch, and whether a forward pass uses batch or running statistics has to be an
 //! explicit argument (burn decides it from the device). The convolutions run on
-//! [`crate::kernels`] (fast CPU kernels, burn's own convolutions on a GPU).
+//! [`crate::platform::kernels`] (fast CPU kernels, burn's own convolutions on a GPU).
 
 use burn::module::{Module, Param, RunningState};
 use burn::tensor::Tensor;
@@ -14,7 +14,7 @@ use burn::tensor::module::{batch_norm, batch_norm_train};
 use serde::{Deserialize, Serialize};
 
 use super::init::WeightInit;
-use crate::kernels::{conv_transpose2d, conv2d};
+use crate::platform::kernels::{conv_transpose2d, conv2d};
 
 /// Kernel size of every convolution in both networks.
 pub const KERNEL: usize = 4;

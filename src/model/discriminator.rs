@@ -6,11 +6,11 @@ use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 
 use super::blocks::{Conv, KERNEL, LEAKY_SLOPE, Norm2d, NormKind, NormMode};
+use super::defaults;
 use super::generator::MAX_WIDTH;
 use super::init::WeightInit;
-use crate::config::RunOptions;
 use crate::error::Error;
-use crate::kernels::leaky_relu;
+use crate::platform::kernels::leaky_relu;
 
 /// The deepest discriminator offered (286×286 patches).
 pub const MAX_N_LAYERS: usize = 6;
@@ -21,19 +21,17 @@ pub const MAX_PAIR_CHANNELS: usize = 6;
 #[derive(Config, Debug, PartialEq)]
 pub struct PatchDiscriminatorConfig {
     /// Channels it sees: input channels + output channels (the pair is concatenated).
-    #[config(
-        default = "RunOptions::default().input_channels + RunOptions::default().output_channels"
-    )]
+    #[config(default = "defaults::INPUT_CHANNELS + defaults::OUTPUT_CHANNELS")]
     pub input_channels: usize,
     /// Filters in the first layer (`--ndf`).
-    #[config(default = "RunOptions::default().ndf")]
+    #[config(default = "defaults::NDF")]
     pub ndf: usize,
     /// Stride-2 layers: 0 = 1×1 PixelGAN, 1 = 16×16, 2 = 34×34, 3 = 70×70 (default),
     /// 5 = 286×286 patches.
-    #[config(default = "RunOptions::default().n_layers_d")]
+    #[config(default = "defaults::N_LAYERS_D")]
     pub n_layers: usize,
     /// Normalisation layer (`--norm`).
-    #[config(default = "RunOptions::default().norm")]
+    #[config(default = "defaults::NORM")]
     pub norm: NormKind,
 }
 

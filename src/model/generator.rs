@@ -8,10 +8,10 @@ use burn::tensor::{Device, Tensor, TensorData};
 use rand::{Rng, RngExt};
 
 use super::blocks::{Conv, ConvTranspose, LEAKY_SLOPE, Norm2d, NormKind, NormMode, Normaliser};
+use super::defaults;
 use super::init::WeightInit;
-use crate::config::RunOptions;
 use crate::error::Error;
-use crate::kernels::{leaky_relu, relu};
+use crate::platform::kernels::{leaky_relu, relu};
 
 /// The smallest U-Net depth the reference's construction allows.
 pub const MIN_NUM_DOWNS: usize = 5;
@@ -30,26 +30,26 @@ pub const DROPOUT_PROBABILITY: f64 = 0.5;
 #[derive(Config, Debug, PartialEq)]
 pub struct UnetGeneratorConfig {
     /// Channels of the input image (1 or 3).
-    #[config(default = "RunOptions::default().input_channels")]
+    #[config(default = "defaults::INPUT_CHANNELS")]
     pub input_channels: usize,
     /// Channels of the generated image (1 or 3).
-    #[config(default = "RunOptions::default().output_channels")]
+    #[config(default = "defaults::OUTPUT_CHANNELS")]
     pub output_channels: usize,
     /// Down-sampling steps: 8 = `unet_256`, 7 = `unet_128`, 6 for 64 px, at least 5. Inputs must
     /// have H and W divisible by `2^num_downs`.
-    #[config(default = "RunOptions::default().num_downs")]
+    #[config(default = "defaults::NUM_DOWNS")]
     pub num_downs: usize,
     /// Filters in the outermost layer (`--ngf`).
-    #[config(default = "RunOptions::default().ngf")]
+    #[config(default = "defaults::NGF")]
     pub ngf: usize,
     /// Normalisation layer (`--norm`).
-    #[config(default = "RunOptions::default().norm")]
+    #[config(default = "defaults::NORM")]
     pub norm: NormKind,
     /// Dropout(0.5) in the innermost ngf*8 levels, the paper's noise (`--no_dropout` = false).
-    #[config(default = "RunOptions::default().dropout")]
+    #[config(default = "defaults::DROPOUT")]
     pub dropout: bool,
     /// U-Net skip connections; off is the paper's encoder-decoder ablation.
-    #[config(default = "RunOptions::default().skips")]
+    #[config(default = "defaults::SKIPS")]
     pub skip_connections: bool,
 }
 

@@ -2,6 +2,7 @@
 //! and initialisation, and import/export of the reference's PyTorch weights.
 
 pub mod blocks;
+pub mod defaults;
 pub mod discriminator;
 pub mod generator;
 pub mod init;

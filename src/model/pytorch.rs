@@ -16,7 +16,7 @@ use super::generator::{LevelSpec, UnetGenerator, UnetGeneratorConfig, UnetLevel}
 use super::weight_files::write_safetensors;
 pub use super::weight_files::{HostTensor, StateDict};
 use crate::error::{Error, Result};
-use crate::readback::host_data;
+use crate::platform::readback::host_data;
 
 /// Where the reference keeps each layer of one U-Net level: the key prefix of each layer
 /// (`<prefix>.weight`, `.bias`, `.running_mean`, ...); empty where the level has no such norm.

@@ -70,7 +70,7 @@ pub(super) fn write_safetensors(
         .map_err(|err| Error::Backend(format!("building safetensors: {err}")))?;
     let serialized = safetensors::serialize(views, None)
         .map_err(|err| Error::Backend(format!("serialising safetensors: {err}")))?;
-    crate::fs::write_atomic(path, &serialized)
+    crate::platform::fs::write_atomic(path, &serialized)
 }
 
 /// A state-dict entry as its file declares it; its values are read when it is taken.

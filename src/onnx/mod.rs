@@ -14,6 +14,7 @@
 
 mod graph;
 mod proto;
+mod unet;
 
 use std::collections::HashMap;
 use std::ops::RangeInclusive;
@@ -21,14 +22,15 @@ use std::path::Path;
 
 use prost::Message;
 
-use crate::device::DeviceChoice;
 use crate::error::{Error, Result};
 use crate::inference::{ModelSource, Translator};
-use crate::model::blocks::{LEAKY_SLOPE, NORM_EPS, NormKind};
-use crate::model::pytorch::{HostTensor, generator_state_dict, level_keys};
+use crate::model::blocks::NormKind;
+use crate::model::pytorch::{HostTensor, generator_state_dict};
 use crate::model::{NormMode, UnetGenerator};
-use graph::{Attribute, Axis, GraphBuilder};
+use crate::platform::device::DeviceChoice;
+use graph::{Axis, GraphBuilder};
 use proto::{ModelProto, OperatorSetIdProto, StringStringEntryProto};
+use unet::UnetGraph;
 
 /// The opsets the graph can be written for: every operator it uses has its current meaning
 /// from 13 on (and `BatchNormalization` its inference-only form from 15, which 13 and 14 read
@@ -97,21 +99,69 @@ pub fn export_onnx(translator: &Translator, options: &OnnxOptions, path: &Path) 
             reason,
         },
     )?;
-    crate::fs::write_atomic(path, &bytes)
+    crate::platform::fs::write_atomic(path, &bytes)
 }
 
 /// Loads `source` on the CPU (exporting needs no GPU) and writes it to `path` as an ONNX model.
 pub fn export_model_onnx(source: &ModelSource, options: &OnnxOptions, path: &Path) -> Result<()> {
-    let device = crate::device::select(DeviceChoice::Cpu)?.device;
+    let device = crate::platform::device::select(DeviceChoice::Cpu)?.device;
     export_onnx(&Translator::load(source, &device)?, options, path)
 }
 
-/// The encoded model, or why it cannot be written.
+/// The ONNX file's bytes for `generator`, or why it cannot be exported.
 fn onnx_model(
     generator: &UnetGenerator,
     options: &OnnxOptions,
     source: &str,
 ) -> std::result::Result<Vec<u8>, String> {
+    refuse_unexportable(generator, options)?;
+    let config = generator.config();
+    let mut unet = UnetGraph {
+        graph: GraphBuilder::default(),
+        weights: finite_weights(generator)?,
+        norm_kind: config.norm,
+        norm_mode: options.norm,
+    };
+    unet.build(generator)?;
+    if unet.graph.weight_bytes() >= PROTOBUF_LIMIT_BYTES {
+        return Err(format!(
+            "the weights take {:.1} GB and one ONNX file holds at most 2 GB (external weight \
+             files are not written): export a model with a smaller ngf",
+            unet.graph.weight_bytes() as f64 / 1e9
+        ));
+    }
+    let (input_axes, output_axes) = image_axes(generator, options)?;
+    let image_doc = "NCHW float32 image in [-1, 1]: pixel / 127.5 - 1, RGB or grey";
+    let graph = unet.graph.finish(
+        "pix2pix_unet_generator",
+        ("input", &input_axes, image_doc),
+        ("output", &output_axes, image_doc),
+    );
+    let model = ModelProto {
+        // IR 8 arrived with opset 15; 13 and 14 are IR 7.
+        ir_version: if options.opset >= 15 { 8 } else { 7 },
+        opset_import: vec![OperatorSetIdProto {
+            domain: String::new(),
+            version: options.opset,
+        }],
+        producer_name: "pix2pix-studio".into(),
+        producer_version: env!("CARGO_PKG_VERSION").into(),
+        doc_string: format!(
+            "pix2pix U-Net generator (num_downs {}, ngf {}, {}→{} channels)",
+            config.num_downs, config.ngf, config.input_channels, config.output_channels
+        ),
+        graph: Some(graph),
+        metadata_props: metadata(generator, options, source),
+    };
+    Ok(model.encode_to_vec())
+}
+
+/// Refuses what no file can hold: an opset outside [`OPSETS`], a training pass, a fixed size
+/// the U-Net does not fit.
+fn refuse_unexportable(
+    generator: &UnetGenerator,
+    options: &OnnxOptions,
+) -> std::result::Result<(), String> {
     if !OPSETS.contains(&options.opset) {
         return Err(format!(
             "ONNX opset {} is not supported: choose {} to {} ({DEFAULT_OPSET} unless a runtime \
@@ -126,8 +176,7 @@ fn onnx_model(
             "a training pass is not a model: export with batch or running statistics".into(),
         );
     }
-    let config = generator.config();
-    let multiple = config.size_multiple();
+    let multiple = generator.config().size_multiple();
     if let OnnxSize::Fixed { height, width } = options.size
         && (height == 0
             || width == 0
@@ -139,6 +188,13 @@ fn onnx_model(
              positive multiples of {multiple}"
         ));
     }
+    Ok(())
+}
+
+/// The generator's weights by state-dict key; a diverged model (NaN or infinity) is refused.
+fn finite_weights(
+    generator: &UnetGenerator,
+) -> std::result::Result<HashMap<String, HostTensor>, String> {
     let weights: HashMap<String, HostTensor> = generator_state_dict(generator)
         .map_err(|err| err.to_string())?
         .into_iter()
@@ -151,24 +207,18 @@ fn onnx_model(
             "`{key}` holds NaN or infinity (the run diverged there): export an earlier checkpoint"
         ));
     }
+    Ok(weights)
+}
 
+/// The input's and the output's NCHW axes: fixed, or named where the size is dynamic (the
+/// batch fixed at 1 when each image is normalised by its own statistics).
+fn image_axes(
+    generator: &UnetGenerator,
+    options: &OnnxOptions,
+) -> std::result::Result<([Axis; 4], [Axis; 4]), String> {
+    let config = generator.config();
     let per_image_statistics =
         options.norm == NormMode::BatchStats && config.norm == NormKind::Batch;
-    let mut unet = UnetGraph {
-        graph: GraphBuilder::default(),
-        weights,
-        norm_kind: config.norm,
-        norm_mode: options.norm,
-    };
-    unet.build(generator)?;
-    if unet.graph.weight_bytes() >= PROTOBUF_LIMIT_BYTES {
-        return Err(format!(
-            "the weights take {:.1} GB and one ONNX file holds at most 2 GB (external weight \
-             files are not written): export a model with a smaller ngf",
-            unet.graph.weight_bytes() as f64 / 1e9
-        ));
-    }
-
     let (batch, height, width) = match options.size {
         OnnxSize::Trained => return Err("no size given for the graph".into()),
         OnnxSize::Fixed { height, width } => {
@@ -192,13 +242,17 @@ fn onnx_model(
         width.clone(),
     ];
     let output_axes = [batch, Axis::Fixed(config.output_channels), height, width];
-    let image_doc = "NCHW float32 image in [-1, 1]: pixel / 127.5 - 1, RGB or grey";
-    let graph = unet.graph.finish(
-        "pix2pix_unet_generator",
-        ("input", &input_axes, image_doc),
-        ("output", &output_axes, image_doc),
-    );
+    Ok((input_axes, output_axes))
+}
 
+/// The file's metadata: how to feed the graph and read its output, the normalisation, where
+/// the model came from.
+fn metadata(
+    generator: &UnetGenerator,
+    options: &OnnxOptions,
+    source: &str,
+) -> Vec<StringStringEntryProto> {
+    let config = generator.config();
     let normalisation = match (config.norm, options.norm) {
         (NormKind::Batch, NormMode::RunningStats) => {
             "running statistics (BatchNormalization), like translate --eval"
@@ -210,7 +264,8 @@ fn onnx_model(
         (NormKind::Instance, _) => "instance normalisation",
         (NormKind::None, _) => "none",
     };
-    let metadata = [
+    let multiple = config.size_multiple().to_string();
+    let entries = [
         (
             "pix2pix.input",
             "NCHW float32 in [-1, 1]: pixel / 127.5 - 1 (RGB, or grey for 1 channel)",
@@ -221,206 +276,14 @@ fn onnx_model(
         ),
         ("pix2pix.normalisation", normalisation),
         ("pix2pix.dropout", "left out (translate's default)"),
-        ("pix2pix.size_multiple", &multiple.to_string()),
+        ("pix2pix.size_multiple", &multiple),
         ("pix2pix.source", source),
     ];
-    let model = ModelProto {
-        // IR 8 arrived with opset 15; 13 and 14 are IR 7.
-        ir_version: if options.opset >= 15 { 8 } else { 7 },
-        opset_import: vec![OperatorSetIdProto {
-            domain: String::new(),
-            version: options.opset,
-        }],
-        producer_name: "pix2pix-studio".into(),
-        producer_version: env!("CARGO_PKG_VERSION").into(),
-        doc_string: format!(
-            "pix2pix U-Net generator (num_downs {}, ngf {}, {}→{} channels)",
-            config.num_downs, config.ngf, config.input_channels, config.output_channels
-        ),
-        graph: Some(graph),
-        metadata_props: metadata
-            .iter()
-            .map(|(key, value)| StringStringEntryProto {
-                key: key.to_string(),
-                value: value.to_string(),
-            })
-            .collect(),
-    };
-    Ok(model.encode_to_vec())
-}
-
-/// The U-Net written into a graph, mirroring [`UnetGenerator::forward`] layer for layer.
-struct UnetGraph {
-    graph: GraphBuilder,
-    weights: HashMap<String, HostTensor>,
-    norm_kind: NormKind,
-    norm_mode: NormMode,
-}
-
-impl UnetGraph {
-    fn build(&mut self, generator: &UnetGenerator) -> std::result::Result<(), String> {
-        let config = generator.config();
-        let specs = config.level_specs();
-        // Down path: remember each level's input for its skip connection.
-        let mut skips = Vec::with_capacity(specs.len());
-        let mut hidden = "input".to_string();
-        for spec in &specs {
-            let depth = spec.depth;
-            let keys = level_keys(depth, config.num_downs);
-            let activated = if depth == 0 {
-                hidden.clone()
-            } else {
-                let slope = vec![("alpha", Attribute::Float(LEAKY_SLOPE as f32))];
-                self.graph.node(
-                    "LeakyRelu",
-                    &format!("down{depth}.leaky_relu"),
-                    &[&hidden],
-                    slope,
-                )
-            };
-            skips.push(hidden);
-            let conv = self.conv(
-                "Conv",
-                &format!("down{depth}.conv"),
-                &activated,
-                &keys.down_conv,
-            )?;
-            hidden = self.norm(
-                &format!("down{depth}.norm"),
-                &conv,
-                &keys.down_norm,
-                spec.down_norm,
-            )?;
-        }
-        // Up path, innermost first; ReLU(concat) = concat of ReLUs, as in the forward pass.
-        for (spec, skip) in specs.iter().zip(skips).rev() {
-            let depth = spec.depth;
-            let keys = level_keys(depth, config.num_downs);
-            let activated = self
-                .graph
-                .node("Relu", &format!("up{depth}.relu"), &[&hidden], vec![]);
-            let up = self.conv(
-                "ConvTranspose",
-                &format!("up{depth}.conv_transpose"),
-                &activated,
-                &keys.up_conv,
-            )?;
-            let up = self.norm(&format!("up{depth}.norm"), &up, &keys.up_norm, spec.up_norm)?;
-            if depth == 0 {
-                self.graph.node("Tanh", "output", &[&up], vec![]);
-                return Ok(());
-            }
-            hidden = if config.skip_connections {
-                let axis = vec![("axis", Attribute::Int(1))];
-                self.graph
-                    .node("Concat", &format!("up{depth}.concat"), &[&skip, &up], axis)
-            } else {
-                up
-            };
-        }
-        Err("the generator has no levels".into())
-    }
-
-    /// The weight `<key>.<name>` as an initializer of the same name.
-    fn weight(&mut self, key: &str, name: &str) -> std::result::Result<String, String> {
-        let full = format!("{key}.{name}");
-        let tensor = self
-            .weights
-            .remove(&full)
-            .ok_or_else(|| format!("the generator has no `{full}`"))?;
-        Ok(self.graph.initializer(&full, &tensor.shape, &tensor.values))
-    }
-
-    /// A 4×4, stride-2, padding-1 convolution (`Conv` or `ConvTranspose`) with its weights.
-    fn conv(
-        &mut self,
-        op_type: &str,
-        name: &str,
-        input: &str,
-        key: &str,
-    ) -> std::result::Result<String, String> {
-        let weight = self.weight(key, "weight")?;
-        let mut inputs = vec![input.to_string(), weight];
-        if self.weights.contains_key(&format!("{key}.bias")) {
-            inputs.push(self.weight(key, "bias")?);
-        }
-        let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
-        let attributes = vec![
-            ("kernel_shape", Attribute::Ints(vec![4, 4])),
-            ("strides", Attribute::Ints(vec![2, 2])),
-            ("pads", Attribute::Ints(vec![1, 1, 1, 1])),
-            ("dilations", Attribute::Ints(vec![1, 1])),
-            ("group", Attribute::Int(1)),
-        ];
-        Ok(self.graph.node(op_type, name, &inputs, attributes))
-    }
-
-    /// The norm after a convolution, where the level has one (`channels`).
-    fn norm(
-        &mut self,
-        name: &str,
-        input: &str,
-        key: &str,
-        channels: Option<usize>,
-    ) -> std::result::Result<String, String> {
-        let Some(channels) = channels else {
-            return Ok(input.to_string());
-        };
-        match (self.norm_kind, self.norm_mode) {
-            (NormKind::Batch, NormMode::RunningStats) => self.norm_node(
-                "BatchNormalization",
-                name,
-                input,
-                key,
-                &["weight", "bias", "running_mean", "running_var"],
-            ),
-            (NormKind::Batch, _) => self.norm_node(
-                "InstanceNormalization",
-                name,
-                input,
-                key,
-                &["weight", "bias"],
-            ),
-            (NormKind::Instance, _) => {
-                // The reference's InstanceNorm2d has no scale or shift: ONNX's takes 1 and 0.
-                let scale = format!("instance_norm.scale.{channels}");
-                let shift = format!("instance_norm.shift.{channels}");
-                if !self.graph.has_initializer(&scale) {
-                    self.graph
-                        .initializer(&scale, &[channels], &vec![1.0; channels]);
-                    self.graph
-                        .initializer(&shift, &[channels], &vec![0.0; channels]);
-                }
-                Ok(self.graph.node(
-                    "InstanceNormalization",
-                    name,
-                    &[input, &scale, &shift],
-                    epsilon(),
-                ))
-            }
-            (NormKind::None, _) => Ok(input.to_string()),
-        }
-    }
-
-    /// A norm node reading `input` and the weights `<key>.<parameter>` in order.
-    fn norm_node(
-        &mut self,
-        op_type: &str,
-        name: &str,
-        input: &str,
-        key: &str,
-        parameters: &[&str],
-    ) -> std::result::Result<String, String> {
-        let mut inputs = vec![input.to_string()];
-        for parameter in parameters {
-            inputs.push(self.weight(key, parameter)?);
-        }
-        let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
-        Ok(self.graph.node(op_type, name, &inputs, epsilon()))
-    }
-}
-
-/// The normalisation layers' epsilon as an ONNX attribute (PyTorch's default).
-fn epsilon() -> Vec<(&'static str, Attribute)> {
-    vec![("epsilon", Attribute::Float(NORM_EPS as f32))]
+    entries
+        .iter()
+        .map(|(key, value)| StringStringEntryProto {
+            key: key.to_string(),
+            value: value.to_string(),
+        })
+        .collect()
 }

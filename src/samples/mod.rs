@@ -65,7 +65,7 @@ pub fn make_samples(out_dir: &Path, seed: u64, counts: SampleCounts) -> Result<(
         }
     }
     let readme = out_dir.join("README.md");
-    crate::fs::write_atomic(&readme, readme_text(seed, counts).as_bytes())
+    crate::platform::fs::write_atomic(&readme, readme_text(seed, counts).as_bytes())
 }
 
 /// Writes a PNG with the strongest compression (the sets are committed to the repository).
@@ -79,7 +79,7 @@ fn write_png(path: &Path, image: &RgbImage) -> Result<()> {
             path: path.to_path_buf(),
             reason: format!("could not encode: {err}"),
         })?;
-    crate::fs::write_atomic(path, &bytes)
+    crate::platform::fs::write_atomic(path, &bytes)
 }
 
 fn side_by_side(a: &RgbImage, b: &RgbImage) -> Result<RgbImage> {

@@ -14,10 +14,10 @@ use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor};
 use rayon::prelude::*;
 
-use crate::device::is_host_memory;
 use crate::error::Result;
-use crate::profile::{self, Kind, Operation};
-use crate::readback::host_values;
+use crate::platform::device::is_host_memory;
+use crate::platform::profile::{self, Kind, Operation};
+use crate::platform::readback::host_values;
 
 /// Adam's hyper-parameters other than the learning rate.
 #[derive(Clone, Copy, Debug, PartialEq)]

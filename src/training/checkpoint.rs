@@ -31,15 +31,15 @@ use super::adam::Adam;
 use super::history::History;
 use super::state::TrainingState;
 use crate::config::RunConfig;
+use crate::config::run_folder::{
+    BEST, CHECKPOINTS, CONFIG, HISTORY, LATEST, Pointer, best, latest, read_json, write_json,
+};
 use crate::error::{Error, Result};
-use crate::fs::write_atomic;
 use crate::model::pytorch::{
     LearnedParam, StateDict, discriminator_parameters, generator_parameters, load_discriminator,
     load_generator, save_discriminator, save_generator,
 };
-use crate::run_folder::{
-    BEST, CHECKPOINTS, CONFIG, HISTORY, LATEST, Pointer, best, latest, read_json, write_json,
-};
+use crate::platform::fs::write_atomic;
 
 /// Where a run stands; saved as `state.json`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -98,7 +98,12 @@ pub fn save(
         let partial = tempfile::Builder::new()
             .prefix(PARTIAL_PREFIX)
             .tempdir_in(&checkpoints)
-            .map_err(|err| Error::io(&checkpoints, crate::fs::without_temporary_path(err)))?;
+            .map_err(|err| {
+                Error::io(
+                    &checkpoints,
+                    crate::platform::fs::without_temporary_path(err),
+                )
+            })?;
         // An error names the file by its place in the finished checkpoint, not the temporary one.
         write_files(partial.path(), config, state, counters, history).map_err(|err| match err {
             Error::Io { path, cause } => {
@@ -112,7 +117,8 @@ pub fn save(
         std::fs::rename(partial.path(), &dir).map_err(|err| Error::io(&dir, err))?;
         // Renamed away: nothing is left for the guard to delete.
         let _ = partial.keep();
-        crate::fs::sync_folder(&checkpoints).map_err(|err| Error::io(&checkpoints, err))?;
+        crate::platform::fs::sync_folder(&checkpoints)
+            .map_err(|err| Error::io(&checkpoints, err))?;
     }
     let relative = PathBuf::from(CHECKPOINTS).join(&name);
     let latest = Pointer {

@@ -1,10 +1,14 @@
 //! The history of a run: every step's losses and learning rate, and every validation, saved
 //! with each checkpoint so a resumed run's curves continue where they stopped.
 
+use std::path::Path;
+
 use serde::{Deserialize, Serialize};
 
 use super::metrics::Metrics;
 use super::step::StepLosses;
+use crate::config::run_folder::{HISTORY, read_json};
+use crate::error::Result;
 
 /// One training step's record.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -40,6 +44,11 @@ pub struct History {
 }
 
 impl History {
+    /// Reads a checkpoint folder's history (every step's losses and every validation so far).
+    pub fn read(checkpoint: &Path) -> Result<Self> {
+        read_json(&checkpoint.join(HISTORY))
+    }
+
     /// The validation with the lowest L1 so far (the first of equals).
     pub fn best_validation(&self) -> Option<&ValidationRecord> {
         self.best_index().map(|index| &self.validations[index])

@@ -7,7 +7,6 @@ pub mod health;
 pub mod history;
 pub mod loss;
 pub mod metrics;
-pub mod schedule;
 pub mod state;
 pub mod step;
 

@@ -8,7 +8,7 @@ use super::adam::{Adam, AdamSettings};
 use crate::config::TrainingConfig;
 use crate::error::Result;
 use crate::model::{PatchDiscriminator, UnetGenerator};
-use crate::seed::{derived_rng, stream};
+use crate::util::seed::{derived_rng, stream};
 
 /// The seed of one network's initial weights.
 fn init_seed(seed: u64, stream: u64) -> u64 {

@@ -10,8 +10,8 @@ use super::state::TrainingState;
 use crate::config::GanMode;
 use crate::error::{Error, Result};
 use crate::model::{Dropout, NormMode, PatchDiscriminator, UnetGenerator};
-use crate::readback::host_values;
-use crate::seed::{derived_rng, stream};
+use crate::platform::readback::host_values;
+use crate::util::seed::{derived_rng, stream};
 
 /// The four losses of one step, as the reference logs them.
 #[derive(Clone, Copy, Debug, PartialEq, Default, serde::Serialize, serde::Deserialize)]

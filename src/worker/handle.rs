@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 
-use super::protocol::{Command, Event};
+use super::protocol::{Command, Event, WorkerOptions};
 use super::sink::{EventSink, Wake};
 use super::translate::{Job, LiveModel};
 use crate::error::{Error, Result};
@@ -16,15 +16,6 @@ use crate::error::{Error, Result};
 const COMMAND_CAPACITY: usize = 32;
 /// Events waiting for the receiver; progress and previews beyond this are dropped.
 const EVENT_CAPACITY: usize = 256;
-
-/// How the worker runs.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct WorkerOptions {
-    /// Train and score checkpoints on threads of the lowest priority, so a window stays
-    /// responsive and translations (at the caller's priority) go first. The app sets it; the
-    /// CLI works at its own priority.
-    pub background_priority: bool,
-}
 
 /// The handle of a running worker thread. Dropping it shuts the worker down (saving a run in
 /// progress) and waits for it.
@@ -81,7 +72,14 @@ impl WorkerHandle {
         let thread = std::thread::Builder::new()
             .name("worker".into())
             .spawn(move || {
-                super::run(&command_receiver, sink, stop, worker_live, forward, options);
+                super::training_thread::run(
+                    &command_receiver,
+                    sink,
+                    stop,
+                    worker_live,
+                    forward,
+                    options,
+                );
             })
             .map_err(|err| Error::Backend(format!("could not start the worker thread: {err}")))?;
         Ok(Self {

@@ -172,9 +172,12 @@ mod tests {
             pending.step_starting(start);
             pending.push(info(step), losses(step as f32));
         }
-        let before = crate::readback::reads_on_this_thread();
+        let before = crate::platform::readback::reads_on_this_thread();
         let read = pending.read(start).unwrap().unwrap();
-        assert_eq!(crate::readback::reads_on_this_thread(), before + 1);
+        assert_eq!(
+            crate::platform::readback::reads_on_this_thread(),
+            before + 1
+        );
         let steps: Vec<(u64, f32)> = read.steps.iter().map(|(i, l)| (i.step, l.d_fake)).collect();
         assert_eq!(steps, [(1, 1.0), (2, 2.0), (3, 3.0)]);
         assert!(read.secs_per_step >= 0.0);

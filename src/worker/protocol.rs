@@ -7,15 +7,24 @@ use image::{DynamicImage, RgbImage};
 
 use crate::config::RunConfig;
 use crate::data::report::{Problem, Report};
-use crate::device::{DeviceChoice, DeviceInfo};
-use crate::gallery::{CheckpointEntry, CheckpointScore, GalleryHeader};
 use crate::inference::{ModelSource, TranslateOptions};
+use crate::insight::gallery::{CheckpointEntry, CheckpointScore, GalleryHeader};
+use crate::insight::verdict::VerdictMap;
+use crate::platform::device::{DeviceChoice, DeviceInfo};
 use crate::training::StepLosses;
 use crate::training::checkpoint::CheckpointKind;
 use crate::training::health::HealthWarning;
 use crate::training::history::History;
 use crate::training::metrics::Metrics;
-use crate::verdict::VerdictMap;
+
+/// How the worker runs (set when it is spawned).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WorkerOptions {
+    /// Train and score checkpoints on threads of the lowest priority, so a window stays
+    /// responsive and translations (at the caller's priority) go first. The app sets it; the
+    /// CLI works at its own priority.
+    pub background_priority: bool,
+}
 
 /// What to train and where.
 #[derive(Clone, Debug, PartialEq)]
@@ -36,7 +45,7 @@ pub struct TrainingRequest {
 pub enum TranslateInputs {
     /// Images in memory (a sketch, a picked file); results come back in the event.
     Images(Vec<DynamicImage>),
-    /// Files, written as PNGs to `output_dir` named by [`crate::output_names`]; progress is
+    /// Files, written as PNGs to `output_dir` named by [`crate::inference::output_names`]; progress is
     /// reported.
     Files {
         /// The inputs: images, or folders standing for the images in them.

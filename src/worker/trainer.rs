@@ -12,27 +12,27 @@ use image::RgbImage;
 
 use super::pending_losses::{PendingLosses, ReadPolicy, StepInfo};
 use super::protocol::{Event, Progress, RunInfo, TrainingRequest, Triplet};
+use super::run_start;
 use super::sink::EventSink;
 use crate::config::{GanMode, RunConfig};
-use crate::data::Split;
 use crate::data::convert::{batch_to_tensor, planar_to_image, planar_to_tensor};
 use crate::data::loader::{Loader, LoaderMessage, LoaderOptions, Sample, SampleConfig};
-use crate::device::SelectedDevice;
+use crate::data::{Dataset, Split};
 use crate::error::{Error, Result};
 use crate::inference::Translator;
-use crate::run_folder;
-use crate::sheet::sheet;
+use crate::insight::validation::{
+    MAX_VALIDATION_PAIRS, NamedSample, first_image, fixed_samples, generate_tensors, run_dataset,
+    score_sample,
+};
+use crate::insight::verdict::VerdictMap;
+use crate::platform::device::SelectedDevice;
 use crate::training::checkpoint::{self, CheckpointKind, Counters};
 use crate::training::health::{Symptom, diagnose};
 use crate::training::history::{History, LossRecord, ValidationRecord};
 use crate::training::metrics::Metrics;
 use crate::training::queue_train_step;
 use crate::training::state::TrainingState;
-use crate::validation::{
-    MAX_VALIDATION_PAIRS, NamedSample, first_image, fixed_samples, generate_tensors, run_dataset,
-    score_sample,
-};
-use crate::verdict::VerdictMap;
+use crate::util::sheet::sheet;
 
 /// Weight of the newest step in the smoothed seconds-per-step.
 const TIMING_SMOOTHING: f64 = 0.1;
@@ -92,102 +92,22 @@ impl Trainer {
         should_stop: &dyn Fn() -> bool,
     ) -> Result<Option<Self>> {
         let run_dir = request.run_dir.clone();
-        let (config, restored) = if request.resume {
-            // The run's own networks, data and losses; the request may lengthen the schedule,
-            // change the reporting intervals, or point to a dataset folder that has moved.
-            let mut config = run_folder::read_config(&run_dir)?;
-            config.schedule = request.config.schedule;
-            config.intervals = request.config.intervals;
-            if !config.data.dataset_dir.is_dir() && request.config.data.dataset_dir.is_dir() {
-                config.data.dataset_dir = request.config.data.dataset_dir.clone();
-            }
-            config.validate()?;
-            let latest = run_folder::latest(&run_dir)?.ok_or_else(|| Error::Checkpoint {
-                path: run_dir.clone(),
-                reason: "nothing to resume: latest.json is missing".into(),
-            })?;
-            let restored = checkpoint::load(&latest, &config, &device.device)?;
-            (config, Some(restored))
-        } else {
-            if run_folder::latest(&run_dir)?.is_some() {
-                return Err(Error::InvalidConfig(format!(
-                    "{} already holds a run: resume it, or train into another folder",
-                    run_dir.display()
-                )));
-            }
-            request.config.validate()?;
-            let mut config = request.config.clone();
-            // Recorded absolute: the run is scored, resumed and compared from any folder.
-            let dataset_dir = &config.data.dataset_dir;
-            config.data.dataset_dir =
-                std::path::absolute(dataset_dir).map_err(|err| Error::io(dataset_dir, err))?;
-            (config, None)
-        };
-
+        let (config, restored) = run_start::resolve(request, device)?;
         let dataset = run_dataset(&config)?;
         if should_stop() {
             return Ok(None);
         }
-        let train_pairs = dataset.split(Split::Train);
-        let sample_config = SampleConfig::for_run(&config, dataset.synth);
-        let (state, counters, history) = match restored {
-            Some(restored) => {
-                // The schedule may have changed with the request: the current epoch's rate
-                // follows the new one (the saved rate is the old schedule's).
-                let mut counters = restored.counters;
-                counters.learning_rate = config
-                    .schedule
-                    .learning_rate(config.training.learning_rate, counters.epoch);
-                (restored.state, counters, restored.history)
-            }
-            None => {
-                run_folder::write_config(&run_dir, &config)?;
-                let state = TrainingState::new(&config.training, &device.device)?;
-                let counters = Counters {
-                    learning_rate: config
-                        .schedule
-                        .learning_rate(config.training.learning_rate, 0),
-                    ..Counters::default()
-                };
-                (state, counters, History::default())
-            }
-        };
-        let loader = Loader::spawn(
-            train_pairs.clone(),
-            sample_config,
-            LoaderOptions {
-                batch_size: config.data.batch_size,
-                shuffle: config.data.shuffle,
-                seed: config.training.seed,
-                start_epoch: counters.epoch,
-                start_batch: counters.batch_in_epoch,
-                prefetch: 4,
-            },
-        )?;
+        let sample_config = config.sample_config(dataset.synth);
+        let (state, counters, history) =
+            run_start::initial_state(&config, restored, &run_dir, device)?;
+        let loader = spawn_loader(&config, &dataset, sample_config, &counters)?;
         let steps_per_epoch = loader.batches_per_epoch();
         let scheduled = (steps_per_epoch * config.schedule.total_epochs()) as u64;
         let total_steps = config
             .intervals
             .max_steps
             .map_or(scheduled, |max| max.min(scheduled));
-
-        // Fixed samples: validation pairs when there are any, else the first training pairs.
-        let val_pairs = dataset.split(Split::Val);
-        let preview_pairs = if val_pairs.is_empty() {
-            &train_pairs
-        } else {
-            &val_pairs
-        };
-        let (previews, preview_problems) = fixed_samples(
-            preview_pairs,
-            config.intervals.preview_samples,
-            &sample_config,
-        );
-        let (validation, validation_problems) =
-            fixed_samples(&val_pairs, MAX_VALIDATION_PAIRS, &sample_config);
-        for problem in preview_problems.into_iter().chain(validation_problems) {
-            events.send(Event::DataProblem(problem));
-        }
+        let (previews, validation) = fixed_pairs(&config, &dataset, &sample_config, events);
         if should_stop() {
             return Ok(None);
         }
@@ -592,6 +512,55 @@ impl Trainer {
     }
 }
 
+/// The loader of the training split, from where the run stands (a resumed run goes on within
+/// its epoch).
+fn spawn_loader(
+    config: &RunConfig,
+    dataset: &Dataset,
+    sample_config: SampleConfig,
+    counters: &Counters,
+) -> Result<Loader> {
+    Loader::spawn(
+        dataset.split(Split::Train),
+        sample_config,
+        LoaderOptions {
+            batch_size: config.data.batch_size,
+            shuffle: config.data.shuffle,
+            seed: config.training.seed,
+            start_epoch: counters.epoch,
+            start_batch: counters.batch_in_epoch,
+            prefetch: 4,
+        },
+    )
+}
+
+/// The run's fixed samples: preview pairs (validation pairs when there are any, else the first
+/// training pairs) and the validation pairs; pairs that cannot be read are reported and left out.
+fn fixed_pairs(
+    config: &RunConfig,
+    dataset: &Dataset,
+    sample_config: &SampleConfig,
+    events: &EventSink,
+) -> (Vec<NamedSample>, Vec<NamedSample>) {
+    let val_pairs = dataset.split(Split::Val);
+    let preview_pairs = if val_pairs.is_empty() {
+        dataset.split(Split::Train)
+    } else {
+        val_pairs.clone()
+    };
+    let (previews, preview_problems) = fixed_samples(
+        &preview_pairs,
+        config.intervals.preview_samples,
+        sample_config,
+    );
+    let (validation, validation_problems) =
+        fixed_samples(&val_pairs, MAX_VALIDATION_PAIRS, sample_config);
+    for problem in preview_problems.into_iter().chain(validation_problems) {
+        events.send(Event::DataProblem(problem));
+    }
+    (previews, validation)
+}
+
 /// Writes preview triplets as one PNG: a row per sample, input | generated | target.
 fn save_grid(path: &Path, triplets: &[Triplet]) -> Result<()> {
     if triplets.is_empty() {
@@ -614,5 +583,5 @@ fn save_grid(path: &Path, triplets: &[Triplet]) -> Result<()> {
         path: path.to_path_buf(),
         reason: format!("could not encode: {err}"),
     })?;
-    crate::fs::write_atomic(path, &bytes)
+    crate::platform::fs::write_atomic(path, &bytes)
 }

@@ -18,16 +18,18 @@ use super::protocol::{
     Command, Event, GalleryRequest, JudgeRequest, TranslateInputs, TranslateRequest,
 };
 use super::sink::EventSink;
-use super::{Yielding, device_hint, low_priority_pool, panic_message};
-use crate::device::{self, DeviceChoice};
-use crate::gallery::{GalleryHeader, list_checkpoints, score_checkpoint};
+use super::threads::{Yielding, device_hint, low_priority_pool, panic_message};
+use crate::config::run_folder;
+use crate::inference::output_names::output_files;
+use crate::inference::png_file::{self, SourceTag};
+use crate::inference::shared_norm::{
+    SharedStatistics, StatisticsPool, needs_pooling, statistics_sample,
+};
 use crate::inference::{ModelSource, TranslateOptions, Translator, WeightsStamp};
-use crate::output_names::output_files;
-use crate::png_file::{self, SourceTag};
-use crate::run_folder;
-use crate::shared_norm::{SharedStatistics, StatisticsPool, needs_pooling, statistics_sample};
-use crate::validation::ValidationPairs;
-use crate::verdict::{judge_images, load_discriminator_of};
+use crate::insight::gallery::{GalleryHeader, list_checkpoints, score_checkpoint};
+use crate::insight::validation::ValidationPairs;
+use crate::insight::verdict::{judge_images, load_discriminator_of};
+use crate::platform::device::{self, DeviceChoice};
 
 /// After a request for the run being trained, the worker publishes its weights after every
 /// step for this long (the next stroke is likely to follow soon).
@@ -520,7 +522,7 @@ fn translate_files(
                 .and_then(|output| {
                     let source = SourceTag::of_file(path)?;
                     let bytes = png_file::encode(&output, Some(&source), target)?;
-                    crate::fs::write_atomic(target, &bytes)?;
+                    crate::platform::fs::write_atomic(target, &bytes)?;
                     Ok(target.clone())
                 })
                 .map_err(|err| err.to_string());

@@ -5,7 +5,9 @@
 use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 
 use burn::tensor::Device;
-use pix2pix_studio::device::{self, AdapterKind, DeviceChoice, GpuSettings, SelectedDevice};
+use pix2pix_studio::platform::device::{
+    self, AdapterKind, DeviceChoice, GpuSettings, SelectedDevice,
+};
 
 /// The GPU for one test; other lane tests wait until it is dropped.
 pub struct Lane {

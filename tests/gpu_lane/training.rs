@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
+use pix2pix_studio::config::run_folder;
 use pix2pix_studio::config::{GanMode, TrainingConfig};
-use pix2pix_studio::device::DeviceChoice;
 use pix2pix_studio::model::pytorch::generator_state_dict;
 use pix2pix_studio::model::{Dropout, NormKind, NormMode};
-use pix2pix_studio::readback::reads_on_this_thread;
-use pix2pix_studio::run_folder;
+use pix2pix_studio::platform::device::DeviceChoice;
+use pix2pix_studio::platform::readback::reads_on_this_thread;
 use pix2pix_studio::training::checkpoint::{self, CheckpointKind, Counters};
 use pix2pix_studio::training::history::History;
 use pix2pix_studio::training::{StepLosses, TrainingState, train_step};
@@ -153,7 +153,10 @@ fn a_run_on_the_gpu_reports_compiling_then_resumes_like_a_straight_run() {
     let Some(Event::RunStarted(info)) = events.first() else {
         panic!("{events:?}")
     };
-    assert_ne!(info.device.kind, pix2pix_studio::device::AdapterKind::Cpu);
+    assert_ne!(
+        info.device.kind,
+        pix2pix_studio::platform::device::AdapterKind::Cpu
+    );
     let compiling = events
         .iter()
         .position(|event| matches!(event, Event::CompilingKernels));

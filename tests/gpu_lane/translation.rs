@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use burn::tensor::Device;
-use pix2pix_studio::device::DeviceChoice;
 use pix2pix_studio::inference::{ModelSource, SizeMode, TranslateOptions, Translator};
 use pix2pix_studio::model::NormMode;
+use pix2pix_studio::platform::device::DeviceChoice;
 use pix2pix_studio::worker::{Command, Event, TranslateInputs, TranslateRequest, WorkerHandle};
 
 use crate::lane::gpu;

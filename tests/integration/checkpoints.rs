@@ -4,11 +4,11 @@
 use std::path::{Path, PathBuf};
 
 use pix2pix_studio::config::RunConfig;
+use pix2pix_studio::config::run_folder;
+use pix2pix_studio::config::schedule::{LrPolicy, Schedule};
 use pix2pix_studio::model::pytorch::StateDict;
-use pix2pix_studio::run_folder;
 use pix2pix_studio::training::checkpoint::Counters;
 use pix2pix_studio::training::history::History;
-use pix2pix_studio::training::schedule::{LrPolicy, Schedule};
 use pix2pix_studio::worker::Event;
 
 use crate::engine::{binary, next, request, run_ok, until_finished, worker};

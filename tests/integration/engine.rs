@@ -5,14 +5,14 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use burn::tensor::Device;
+use pix2pix_studio::config::run_folder;
 use pix2pix_studio::config::{RunConfig, TrainingConfig};
-use pix2pix_studio::device::DeviceChoice;
 use pix2pix_studio::inference::{
     ModelSource, SizeMode, TranslateOptions, Translator, infer_architecture,
 };
 use pix2pix_studio::model::pytorch::StateDict;
 use pix2pix_studio::model::{Dropout, NormMode, PatchDiscriminatorConfig, UnetGeneratorConfig};
-use pix2pix_studio::run_folder;
+use pix2pix_studio::platform::device::DeviceChoice;
 use pix2pix_studio::training::checkpoint::{self, CheckpointKind, Counters};
 use pix2pix_studio::training::history::History;
 use pix2pix_studio::training::{TrainingState, train_step};
@@ -509,7 +509,7 @@ fn the_built_in_demo_model_colours_a_committed_sketch_from_any_folder() {
 
 #[test]
 fn the_built_in_demo_models_are_the_shipped_folders() {
-    use pix2pix_studio::bundled::DemoModel;
+    use pix2pix_studio::platform::bundled::DemoModel;
     let image = image::DynamicImage::ImageRgb8(image::RgbImage::from_fn(90, 70, |x, y| {
         image::Rgb([(x * 3) as u8, (y * 3) as u8, 200])
     }));
@@ -627,12 +627,20 @@ fn the_cli_trains_then_translates_and_reports_errors_with_exit_codes() {
         .output()
         .unwrap();
     assert!(exported.status.success());
+    half_precision_export_gives_the_same_pictures(&dir, &run_dir, &output_dir);
+    judge_compare_and_inspect_read_the_run(&dir, &run_dir, &output_dir);
+    the_gallery_scores_and_makes_best_headless(&dir, &run_dir);
+    errors_have_exit_codes(&dir);
+}
+
+/// `export --half`: half the size, loads like a checkpoint, the same pictures.
+fn half_precision_export_gives_the_same_pictures(dir: &Path, run_dir: &Path, output_dir: &Path) {
     // A half-precision model folder: half the size, loads like a checkpoint, same pictures.
     let half_dir = dir.join("half-model");
     run_ok(
         binary()
             .arg("export")
-            .arg(&run_dir)
+            .arg(run_dir)
             .args(["--half", "-o"])
             .arg(&half_dir),
     );
@@ -660,13 +668,17 @@ fn the_cli_trains_then_translates_and_reports_errors_with_exit_codes() {
         mean_abs_diff(&full, &half) < 2.0,
         "f16 weights change the picture"
     );
+}
+
+/// `judge`, `compare` and `inspect` on the trained run.
+fn judge_compare_and_inspect_read_the_run(dir: &Path, run_dir: &Path, output_dir: &Path) {
     // The run's discriminator judges the pair (input, translation) at the training size.
     let map = dir.join("map.png");
     let house = sketches().join("val").join("0000_house.png");
     let judged = run_ok(
         binary()
             .args(["judge", "-m"])
-            .arg(&run_dir)
+            .arg(run_dir)
             .arg(&house)
             .arg(output_dir.join("0000_house.png"))
             .args(["-o"])
@@ -676,7 +688,7 @@ fn the_cli_trains_then_translates_and_reports_errors_with_exit_codes() {
     assert!(said.contains("P(real) mean"), "{said}");
     assert_eq!(image::open(&map).unwrap().to_rgb8().dimensions(), (32, 32));
     // A run compared with itself: no differing options, its scores.
-    let compared = run_ok(binary().arg("compare").arg(&run_dir).arg(&run_dir));
+    let compared = run_ok(binary().arg("compare").arg(run_dir).arg(run_dir));
     let table = String::from_utf8_lossy(&compared.stdout);
     assert!(
         table.contains("(the runs' options are all the same)"),
@@ -688,17 +700,21 @@ fn the_cli_trains_then_translates_and_reports_errors_with_exit_codes() {
             .any(|line| line.starts_with("steps") && line.contains('3')),
         "{table}"
     );
-    let inspected = binary().arg("inspect").arg(&run_dir).output().unwrap();
+    let inspected = binary().arg("inspect").arg(run_dir).output().unwrap();
     assert!(String::from_utf8_lossy(&inspected.stdout).contains("step 3"));
+}
+
+/// `checkpoints`: each checkpoint scored, a sheet, the best chosen by name.
+fn the_gallery_scores_and_makes_best_headless(dir: &Path, run_dir: &Path) {
     // The gallery headless: each checkpoint scored on the 24 validation pairs, a sheet of
     // thumbnails (inputs, targets, a row per checkpoint), and the best moved by name.
     let sheet = dir.join("sheet.png");
-    let latest = run_folder::latest(&run_dir).unwrap().unwrap();
+    let latest = run_folder::latest(run_dir).unwrap().unwrap();
     let latest_name = latest.file_name().unwrap().to_string_lossy().into_owned();
     let scored = run_ok(
         binary()
             .arg("checkpoints")
-            .arg(&run_dir)
+            .arg(run_dir)
             .args(["-o"])
             .arg(&sheet)
             .args(["--make-best", &latest_name]),
@@ -707,7 +723,7 @@ fn the_cli_trains_then_translates_and_reports_errors_with_exit_codes() {
     assert!(said.contains("scored on 24 validation pairs"), "{said}");
     assert!(said.contains("lowest L1"), "{said}");
     assert!(said.contains("is now the run's best"), "{said}");
-    assert_eq!(run_folder::best(&run_dir).unwrap(), Some(latest));
+    assert_eq!(run_folder::best(run_dir).unwrap(), Some(latest));
     let rows = 2 + said
         .lines()
         .filter(|line| line.starts_with("step_"))
@@ -718,13 +734,16 @@ fn the_cli_trains_then_translates_and_reports_errors_with_exit_codes() {
     );
     let unknown = binary()
         .arg("checkpoints")
-        .arg(&run_dir)
+        .arg(run_dir)
         .args(["--make-best", "epoch_9999"])
         .output()
         .unwrap();
     assert_eq!(unknown.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no checkpoint named epoch_9999"));
+}
 
+/// A usage error exits 2, a failed command 1, with one `error:` line naming the file.
+fn errors_have_exit_codes(dir: &Path) {
     let usage = binary().args(["train", "--no-such-flag"]).output().unwrap();
     assert_eq!(usage.status.code(), Some(2));
     let missing = binary()

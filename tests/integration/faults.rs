@@ -7,7 +7,7 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use burn::tensor::Device;
-use pix2pix_studio::run_folder;
+use pix2pix_studio::config::run_folder;
 use pix2pix_studio::training::checkpoint;
 use pix2pix_studio::worker::Event;
 

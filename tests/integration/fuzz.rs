@@ -10,10 +10,11 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
 use burn::tensor::Device;
+use pix2pix_studio::config::run_folder;
 use pix2pix_studio::data::decode::{MAX_DECODED_BYTES, read_header, read_image, to_channels};
 use pix2pix_studio::inference::{ModelSource, Translator, infer_architecture};
 use pix2pix_studio::model::pytorch::{StateDict, generator_from_dict, save_generator};
-use pix2pix_studio::run_folder;
+use pix2pix_studio::training::history::History;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
@@ -381,7 +382,7 @@ fn the_run_folder_readers_survive_ten_thousand_mutations() {
             let config = run_folder::read_config(&dir).is_ok();
             let latest = run_folder::latest(&dir).is_ok();
             let best = run_folder::best(&dir).is_ok();
-            let history = run_folder::read_history(&dir).is_ok();
+            let history = History::read(&dir).is_ok();
             config || latest || best || history
         },
     );

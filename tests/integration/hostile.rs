@@ -5,9 +5,9 @@
 use std::path::Path;
 
 use burn::tensor::Device;
+use pix2pix_studio::config::run_folder;
 use pix2pix_studio::data::decode::read_image;
 use pix2pix_studio::model::pytorch::save_generator;
-use pix2pix_studio::run_folder;
 
 use crate::engine::binary;
 use crate::util::{temp_dir, tiny_run};

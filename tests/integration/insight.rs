@@ -5,9 +5,10 @@
 use std::path::{Path, PathBuf};
 
 use image::DynamicImage;
-use pix2pix_studio::device::DeviceChoice;
-use pix2pix_studio::gallery::{CheckpointEntry, CheckpointScore, THUMBNAILS};
-use pix2pix_studio::run_folder;
+use pix2pix_studio::config::run_folder;
+use pix2pix_studio::insight::gallery::{CheckpointEntry, CheckpointScore, THUMBNAILS};
+use pix2pix_studio::platform::device::DeviceChoice;
+use pix2pix_studio::training::history::History;
 use pix2pix_studio::worker::{Command, Event, GalleryRequest, JudgeRequest, WorkerHandle};
 
 use crate::checkpoints::small_sketches;
@@ -93,7 +94,7 @@ fn the_gallery_scores_every_checkpoint_as_training_validated_it() {
     for (checkpoint, score) in checkpoints.iter().zip(&scores) {
         let score = score.as_ref().unwrap();
         assert_eq!(score.thumbnails.len(), 3.min(THUMBNAILS));
-        let history = run_folder::read_history(&checkpoint.dir).unwrap();
+        let history = History::read(&checkpoint.dir).unwrap();
         if let Some(record) = history
             .validations
             .iter()
@@ -164,11 +165,11 @@ fn a_relative_dataset_path_is_recorded_absolute_so_the_run_is_scored_from_anywhe
 #[test]
 fn a_gallery_of_a_run_without_checkpoints_says_so() {
     let run_dir = temp_dir("insight-no-checkpoint");
-    pix2pix_studio::run_folder::write_config(&run_dir, &tiny_run(1)).unwrap();
-    let err = pix2pix_studio::gallery::list_checkpoints(&run_dir).unwrap_err();
+    pix2pix_studio::config::run_folder::write_config(&run_dir, &tiny_run(1)).unwrap();
+    let err = pix2pix_studio::insight::gallery::list_checkpoints(&run_dir).unwrap_err();
     assert!(err.to_string().contains("no checkpoint yet"), "{err}");
     std::fs::create_dir_all(run_dir.join("checkpoints/.partial-x")).unwrap();
-    let err = pix2pix_studio::gallery::list_checkpoints(&run_dir).unwrap_err();
+    let err = pix2pix_studio::insight::gallery::list_checkpoints(&run_dir).unwrap_err();
     assert!(err.to_string().contains("no checkpoint yet"), "{err}");
 }
 
@@ -176,7 +177,7 @@ fn a_gallery_of_a_run_without_checkpoints_says_so() {
 fn a_checkpoint_of_another_run_cannot_become_the_best() {
     let run_dir = trained_run("insight-foreign-best");
     let foreign = temp_dir("insight-foreign-best-other");
-    let err = pix2pix_studio::gallery::make_best(&run_dir, &foreign, None).unwrap_err();
+    let err = pix2pix_studio::insight::gallery::make_best(&run_dir, &foreign, None).unwrap_err();
     assert!(
         err.to_string().contains("not a checkpoint of the run"),
         "{err}"

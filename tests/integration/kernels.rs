@@ -3,7 +3,7 @@
 use burn::tensor::module::{conv_transpose2d as burn_conv_transpose2d, conv2d as burn_conv2d};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 use burn::tensor::{Device, Tensor};
-use pix2pix_studio::kernels::{conv_transpose2d, conv2d};
+use pix2pix_studio::platform::kernels::{conv_transpose2d, conv2d};
 
 use crate::util::{relative_error, values};
 
@@ -137,10 +137,10 @@ fn leaky_relu_and_relu_match_pytorch_forward_and_backward_including_at_zero() {
     let probe_values = values(probe.clone());
     for slope in [0.2f32, 0.0] {
         let (output, grad) = if slope == 0.0 {
-            activation_gradients(pix2pix_studio::kernels::relu, &x, &probe)
+            activation_gradients(pix2pix_studio::platform::kernels::relu, &x, &probe)
         } else {
             activation_gradients(
-                |x| pix2pix_studio::kernels::leaky_relu(x, f64::from(slope)),
+                |x| pix2pix_studio::platform::kernels::leaky_relu(x, f64::from(slope)),
                 &x,
                 &probe,
             )
@@ -161,7 +161,7 @@ fn leaky_relu_and_relu_match_pytorch_forward_and_backward_including_at_zero() {
 
 #[test]
 fn a_profile_recording_names_each_product_with_its_layer_shape() {
-    use pix2pix_studio::profile::{Kind, Operation, Recording};
+    use pix2pix_studio::platform::profile::{Kind, Operation, Recording};
 
     let device = Device::flex();
     let x = random([1, 3, 16, 18], &device);

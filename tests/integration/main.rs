@@ -18,6 +18,7 @@ mod engine;
 mod faults;
 mod fuzz;
 mod hostile;
+mod import_graph;
 mod insight;
 mod kernels;
 mod layering;

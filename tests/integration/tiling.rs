@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 
 use burn::tensor::Device;
 use image::{DynamicImage, RgbImage};
+use pix2pix_studio::inference::tiling::{TileSize, Tiles, Tiling, tile_starts};
 use pix2pix_studio::inference::{ModelSource, SizeMode, TranslateOptions, Translator};
 use pix2pix_studio::model::NormMode;
-use pix2pix_studio::tiling::{TileSize, Tiles, Tiling, tile_starts};
 use rand::{RngExt, SeedableRng};
 
 use crate::engine::{binary, run_ok};

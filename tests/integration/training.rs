@@ -6,7 +6,7 @@ use pix2pix_studio::config::{GanMode, TrainingConfig};
 use pix2pix_studio::model::{
     Dropout, NormKind, NormMode, PatchDiscriminatorConfig, UnetGeneratorConfig,
 };
-use pix2pix_studio::readback::reads_on_this_thread;
+use pix2pix_studio::platform::readback::reads_on_this_thread;
 use pix2pix_studio::training::{
     QueuedLosses, StepLosses, TrainingState, queue_train_step, read_losses, train_step,
 };

@@ -12,15 +12,15 @@ use egui_kittest::kittest::{NodeT, Queryable};
 use image::{DynamicImage, Rgb, RgbImage};
 
 use pix2pix_studio::app::{ModelChoice, Settings, StudioApp, Tab, WorkerPort};
-use pix2pix_studio::bundled::DemoModel;
 use pix2pix_studio::data::Report;
-use pix2pix_studio::device::{self, DeviceChoice};
 use pix2pix_studio::inference::ModelSource;
+use pix2pix_studio::insight::verdict::VerdictMap;
 use pix2pix_studio::model::PatchDiscriminatorConfig;
+use pix2pix_studio::platform::bundled::DemoModel;
+use pix2pix_studio::platform::device::{self, DeviceChoice};
 use pix2pix_studio::training::StepLosses;
 use pix2pix_studio::training::health::{HealthWarning, Symptom};
 use pix2pix_studio::training::metrics::Metrics;
-use pix2pix_studio::verdict::VerdictMap;
 use pix2pix_studio::worker::{
     Command, DeviceReport, Event, Progress, RunInfo, TranslateInputs, TranslateRequest, Triplet,
 };

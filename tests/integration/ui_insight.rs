@@ -9,8 +9,8 @@ use egui_kittest::kittest::Queryable;
 use image::{DynamicImage, Rgb, RgbImage};
 
 use pix2pix_studio::app::{ModelChoice, StudioApp, Tab};
-use pix2pix_studio::gallery::{CheckpointEntry, CheckpointScore, GalleryHeader};
 use pix2pix_studio::inference::ModelSource;
+use pix2pix_studio::insight::gallery::{CheckpointEntry, CheckpointScore, GalleryHeader};
 use pix2pix_studio::model::NormMode;
 use pix2pix_studio::training::metrics::Metrics;
 use pix2pix_studio::worker::{Command, Event};
@@ -85,6 +85,36 @@ fn one_command(fake: &Fake) -> Command {
     sent.pop().unwrap()
 }
 
+/// What the worker reports scoring the two checkpoints: the earlier one is `best.json` (L1
+/// 0.12), the later one scores lower (0.08).
+fn scored_gallery(id: u64, early: &Path, late: &Path) -> [Event; 4] {
+    let header = GalleryHeader {
+        names: vec!["0001_cat.png".into(), "0002_cup.png".into()],
+        pairs: 24,
+        from_training_split: false,
+        inputs: vec![picture(10), picture(20)],
+        targets: vec![picture(30), picture(40)],
+    };
+    [
+        Event::GalleryListed {
+            id,
+            checkpoints: vec![entry(early, 100, true), entry(late, 200, false)],
+            header: Box::new(header),
+        },
+        Event::CheckpointScored {
+            id,
+            index: 0,
+            score: Ok(score(0.12)),
+        },
+        Event::CheckpointScored {
+            id,
+            index: 1,
+            score: Ok(score(0.08)),
+        },
+        Event::GalleryScored { id, millis: 2500 },
+    ]
+}
+
 #[test]
 fn a_gallery_click_translates_with_that_checkpoint_and_make_best_asks_the_worker() {
     let root = temp_dir("ui_gallery");
@@ -117,31 +147,7 @@ fn a_gallery_click_translates_with_that_checkpoint_and_make_best_asks_the_worker
         &harness,
         "reading the run and its validation pairs"
     ));
-    let header = GalleryHeader {
-        names: vec!["0001_cat.png".into(), "0002_cup.png".into()],
-        pairs: 24,
-        from_training_split: false,
-        inputs: vec![picture(10), picture(20)],
-        targets: vec![picture(30), picture(40)],
-    };
-    let events = [
-        Event::GalleryListed {
-            id,
-            checkpoints: vec![entry(&early, 100, true), entry(&late, 200, false)],
-            header: Box::new(header),
-        },
-        Event::CheckpointScored {
-            id,
-            index: 0,
-            score: Ok(score(0.12)),
-        },
-        Event::CheckpointScored {
-            id,
-            index: 1,
-            score: Ok(score(0.08)),
-        },
-        Event::GalleryScored { id, millis: 2500 },
-    ];
+    let events = scored_gallery(id, &early, &late);
     for event in events {
         fake.events.send(event).unwrap();
     }

@@ -3,9 +3,9 @@
 
 use burn::tensor::Device;
 use image::{DynamicImage, RgbImage};
-use pix2pix_studio::device::DeviceChoice;
+use pix2pix_studio::config::run_folder;
 use pix2pix_studio::inference::{ModelSource, SizeMode, TranslateOptions, Translator};
-use pix2pix_studio::run_folder;
+use pix2pix_studio::platform::device::DeviceChoice;
 use pix2pix_studio::worker::{Command, Event, TranslateInputs, TranslateRequest, WorkerHandle};
 
 use crate::engine::{next, request, until_finished, worker};

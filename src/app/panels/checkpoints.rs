@@ -11,7 +11,7 @@ use crate::app::actions::UiAction;
 use crate::app::background::Purpose;
 use crate::app::panels::{Panel, PanelCtx};
 use crate::app::textures::{TextureCache, color_image};
-use crate::gallery::{CheckpointEntry, CheckpointScore, GalleryHeader};
+use crate::insight::gallery::{CheckpointEntry, CheckpointScore, GalleryHeader};
 use crate::worker::Command;
 
 /// Side of a thumbnail, in points.

@@ -10,7 +10,7 @@ use egui_plot::{Legend, Line, Plot, PlotPoints, Points, log_grid_spacer};
 use crate::app::actions::UiAction;
 use crate::app::background::Purpose;
 use crate::app::panels::{Panel, PanelCtx};
-use crate::compare::{RunRecord, comparison_table, run_name};
+use crate::insight::compare::{RunRecord, comparison_table, run_name};
 
 /// Weight of the past in the smoothed training curves.
 const SMOOTHING: f64 = 0.95;

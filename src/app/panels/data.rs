@@ -11,9 +11,8 @@ use crate::app::actions::UiAction;
 use crate::app::background::{AugmentedPair, Background, PairThumbnail, Purpose};
 use crate::app::panels::{Panel, PanelCtx};
 use crate::app::state::Settings;
-use crate::bundled;
-use crate::data::loader::SampleConfig;
 use crate::data::{Dataset, Direction, LayoutHint, SynthTask};
+use crate::platform::bundled;
 
 /// Side of a thumbnail on screen, px.
 const THUMB_PX: f32 = 96.0;
@@ -181,7 +180,7 @@ fn augment_preview_ui(
                 settings
                     .train
                     .run_config(dataset_dir, settings.direction, settings.layout);
-            let sample_config = SampleConfig::for_run(&config, dataset.synth);
+            let sample_config = config.sample_config(dataset.synth);
             let draw = view.augment_draws;
             view.augment_draws += 1;
             let entry = dataset.pairs[draw as usize % dataset.pairs.len()].clone();

@@ -13,12 +13,12 @@ use crate::app::run_view::{CURVE_NAMES, RunState, RunView, loss_curves};
 use crate::app::state::{Preset, Settings, TrainForm};
 use crate::app::textures::{TextureCache, color_image};
 use crate::config::GanMode;
+use crate::config::schedule::PolicyKind;
 use crate::data::Preprocess;
-use crate::device::DeviceChoice;
 use crate::model::blocks::NormKind;
 use crate::model::discriminator::MAX_N_LAYERS;
 use crate::model::generator::{MAX_NUM_DOWNS, MIN_NUM_DOWNS};
-use crate::training::schedule::PolicyKind;
+use crate::platform::device::DeviceChoice;
 use crate::worker::{Command, Triplet};
 
 /// The Train tab's own state (plot options, the preview being looked at).
@@ -88,7 +88,7 @@ fn cpu_fallback_ui(
     // A run that trained on a GPU, or one that could not start on the GPU it was asked for.
     let failed_on_gpu = run.state == RunState::Failed
         && match &run.info {
-            Some(info) => info.device.kind != crate::device::AdapterKind::Cpu,
+            Some(info) => info.device.kind != crate::platform::device::AdapterKind::Cpu,
             None => settings.train.device == DeviceChoice::Gpu,
         };
     if !failed_on_gpu {
@@ -115,13 +115,29 @@ fn cpu_fallback_ui(
     }
 }
 
+/// The preset, the run's buttons, the runs folder and resuming a run.
 fn controls_ui(
     ui: &mut egui::Ui,
     settings: &mut Settings,
     run: &RunView,
     actions: &mut Vec<UiAction>,
 ) {
-    let active = run.state.is_active();
+    preset_ui(ui, settings);
+    run_buttons_ui(ui, settings, run, actions);
+    cpu_fallback_ui(ui, settings, run, actions);
+    ui.horizontal(|ui| {
+        let label = ui.label("Runs folder:");
+        ui.add(egui::TextEdit::singleline(&mut settings.runs_dir).desired_width(200.0))
+            .labelled_by(label.id)
+            .on_hover_text(
+                "Each new run gets its own folder in here: config, checkpoints, previews",
+            );
+    });
+    resume_ui(ui, settings, run, actions);
+}
+
+/// The preset menu: choosing one resets the form to it.
+fn preset_ui(ui: &mut egui::Ui, settings: &mut Settings) {
     ui.horizontal(|ui| {
         let label = ui.label("Preset:");
         let mut preset = settings.train.preset;
@@ -139,6 +155,16 @@ fn controls_ui(
             settings.train = settings.train.with_preset(preset);
         }
     });
+}
+
+/// Start, pause or resume, stop, save now.
+fn run_buttons_ui(
+    ui: &mut egui::Ui,
+    settings: &Settings,
+    run: &RunView,
+    actions: &mut Vec<UiAction>,
+) {
+    let active = run.state.is_active();
     ui.horizontal_wrapped(|ui| {
         let can_start = !active && !settings.dataset_dir.trim().is_empty();
         if ui
@@ -188,15 +214,16 @@ fn controls_ui(
             actions.push(UiAction::Send(Command::SaveCheckpoint));
         }
     });
-    cpu_fallback_ui(ui, settings, run, actions);
-    ui.horizontal(|ui| {
-        let label = ui.label("Runs folder:");
-        ui.add(egui::TextEdit::singleline(&mut settings.runs_dir).desired_width(200.0))
-            .labelled_by(label.id)
-            .on_hover_text(
-                "Each new run gets its own folder in here: config, checkpoints, previews",
-            );
-    });
+}
+
+/// Resuming a run from its folder.
+fn resume_ui(
+    ui: &mut egui::Ui,
+    settings: &mut Settings,
+    run: &RunView,
+    actions: &mut Vec<UiAction>,
+) {
+    let active = run.state.is_active();
     ui.collapsing("Resume a run", |ui| {
         ui.horizontal(|ui| {
             let label = ui.label("Run folder:");
@@ -283,114 +310,140 @@ fn debug_name<T: std::fmt::Debug>(value: T) -> String {
     format!("{value:?}")
 }
 
+/// The options form, locked while a run goes on; any change makes the preset Custom.
 fn options_ui(ui: &mut egui::Ui, form: &mut TrainForm, device_label: &str, locked: bool) {
     let mut changed = false;
     ui.add_enabled_ui(!locked, |ui| {
-        ui.strong("Networks");
-        egui::Grid::new("model_options").num_columns(2).show(ui, |ui| {
-            let multiple = 1u32 << form.options.num_downs.min(MAX_NUM_DOWNS);
-            row(ui, "Image size (px)", "Training crop size; a multiple of 2^depth", &mut changed, |ui| {
-                ui.add(DragValue::new(&mut form.options.image_size_px).range(32..=1024).speed(multiple as f64))
-            });
-            row(ui, "U-Net depth", "Down-sampling levels: 7 = unet_128, 8 = unet_256; the image size must be a multiple of 2^depth", &mut changed, |ui| {
-                ui.add(DragValue::new(&mut form.options.num_downs).range(MIN_NUM_DOWNS..=MAX_NUM_DOWNS))
-            });
-            row(ui, "Generator width (ngf)", "Filters in the generator's first layer; the rest scale with it. 64 in the paper", &mut changed, |ui| {
-                ui.add(DragValue::new(&mut form.options.ngf).range(4..=128))
-            });
-            row(ui, "Discriminator width (ndf)", "Filters in the discriminator's first layer. 64 in the paper", &mut changed, |ui| {
-                ui.add(DragValue::new(&mut form.options.ndf).range(4..=128))
-            });
-            row(ui, "Discriminator patch", "How large a patch the discriminator judges: 1x1 PixelGAN only checks colours, 70x70 (the paper's) checks texture, 286x286 judges the whole image", &mut changed, |ui| {
-                combo(ui, "patch", &mut form.options.n_layers_d, &(0..=MAX_N_LAYERS).collect::<Vec<_>>(), patch_name)
-            });
-            row(ui, "Normalisation", "BatchNorm (the paper's), InstanceNorm, or none, in both networks", &mut changed, |ui| {
-                combo(ui, "norm", &mut form.options.norm, NormKind::value_variants(), debug_name)
-            });
-            row(ui, "Dropout", "Dropout in the decoder: the paper's only source of randomness", &mut changed, |ui| {
-                ui.checkbox(&mut form.options.dropout, "on")
-            });
-            row(ui, "U-Net skips", "Skip connections from encoder to decoder; off = the paper's plain encoder-decoder ablation, which blurs detail", &mut changed, |ui| {
-                ui.checkbox(&mut form.options.skips, "on")
-            });
-            row(ui, "Channels in", "1 = grayscale, 3 = colour (photo tasks set this themselves)", &mut changed, |ui| {
-                combo(ui, "in_channels", &mut form.options.input_channels, &[1, 3], |c| c.to_string())
-            });
-            row(ui, "Channels out", "1 = grayscale, 3 = colour (photo tasks set this themselves)", &mut changed, |ui| {
-                combo(ui, "out_channels", &mut form.options.output_channels, &[1, 3], |c| c.to_string())
-            });
-        });
-        ui.strong("Loss and optimiser");
-        egui::Grid::new("loss_options").num_columns(2).show(ui, |ui| {
-            row(ui, "GAN loss", "Vanilla = the paper's cross-entropy; Lsgan = least squares; Off = L1 alone (the paper's ablation: blurry but safe)", &mut changed, |ui| {
-                combo(ui, "gan_mode", &mut form.options.gan_mode, GanMode::value_variants(), debug_name)
-            });
-            row(ui, "lambda L1", "Weight of the L1 distance to the target (100 in the paper); 0 = GAN loss alone", &mut changed, |ui| {
-                ui.add(DragValue::new(&mut form.options.lambda_l1).range(0.0..=1000.0).speed(1.0))
-            });
-            row(ui, "Learning rate", "Adam's step size for both networks (0.0002 in the paper)", &mut changed, |ui| {
-                ui.add(DragValue::new(&mut form.options.learning_rate).range(1e-6..=1e-2).speed(1e-5).max_decimals(6))
-            });
-            row(ui, "Adam beta1", "Momentum of Adam (0.5 in the paper)", &mut changed, |ui| {
-                ui.add(DragValue::new(&mut form.options.beta1).range(0.0..=0.99).speed(0.01))
-            });
-            row(ui, "LR schedule", "Linear: constant for the first epochs, then down to zero (the paper's); Constant; Step: x0.1 every N epochs; Cosine", &mut changed, |ui| {
-                combo(ui, "policy", &mut form.options.lr_policy, PolicyKind::value_variants(), debug_name)
-            });
-            row(ui, "Epochs", "Epochs at the starting learning rate", &mut changed, |ui| {
-                ui.add(DragValue::new(&mut form.options.n_epochs).range(0..=10_000))
-            });
-            row(ui, "Decay epochs", "Epochs of linear decay to zero after those (linear schedule)", &mut changed, |ui| {
-                ui.add(DragValue::new(&mut form.options.n_epochs_decay).range(0..=10_000))
-            });
-            if form.options.lr_policy == PolicyKind::Step {
-                row(ui, "Decay every", "Epochs between x0.1 steps of the step schedule", &mut changed, |ui| {
-                    ui.add(DragValue::new(&mut form.options.lr_decay_epochs).range(1..=10_000))
-                });
-            }
-        });
-        ui.strong("Data");
-        egui::Grid::new("data_options").num_columns(2).show(ui, |ui| {
-            row(ui, "Batch size", "Pairs per step (1 in the paper)", &mut changed, |ui| {
-                ui.add(DragValue::new(&mut form.options.batch_size).range(1..=64))
-            });
-            row(ui, "Jitter", "ResizeAndCrop: scale to the load size, then a random crop (the paper's jitter); Crop; ScaleWidth; ScaleWidthAndCrop; None: keep the size", &mut changed, |ui| {
-                combo(ui, "preprocess", &mut form.options.preprocess, Preprocess::value_variants(), debug_name)
-            });
-            row(ui, "Load size (px)", "Size before the random crop (286 for 256 in the paper)", &mut changed, |ui| {
-                ui.add(DragValue::new(&mut form.options.load_size_px).range(32..=2048))
-            });
-            row(ui, "Flip", "Random horizontal flips of both images", &mut changed, |ui| {
-                ui.checkbox(&mut form.options.flip, "on")
-            });
-            row(ui, "Seed", "Seed of the weights, shuffling, jitter and dropout: the same seed gives the same run", &mut changed, |ui| {
-                ui.add(DragValue::new(&mut form.options.seed))
-            });
-        });
-        ui.strong("Compute and reporting");
-        egui::Grid::new("compute_options").num_columns(2).show(ui, |ui| {
-            let tip = format!("Auto uses a hardware GPU when one works, else the CPU. Training, Translate and Sketch all use it. Now: {device_label}");
-            row(ui, "Device", &tip, &mut changed, |ui| {
-                combo(ui, "device", &mut form.device, &[DeviceChoice::Auto, DeviceChoice::Gpu, DeviceChoice::Cpu], debug_name)
-            });
-            row(ui, "Preview every", "Steps between new preview triplets", &mut changed, |ui| {
-                ui.add(DragValue::new(&mut form.options.preview_every_steps).range(1..=100_000))
-            });
-            row(ui, "Validate every", "Steps between validation metrics (L1, PSNR, SSIM on val/)", &mut changed, |ui| {
-                ui.add(DragValue::new(&mut form.options.validate_every_steps).range(1..=100_000))
-            });
-            row(ui, "Checkpoint every", "Steps between saves of the latest checkpoint (also saved every epoch and on stop)", &mut changed, |ui| {
-                ui.add(DragValue::new(&mut form.options.checkpoint_every_steps).range(1..=1_000_000))
-            });
-            row(ui, "Early stop", "End the run once the validation L1 has not improved for this many validations in a row; the best checkpoint is kept", &mut changed, |ui| {
-                early_stop_ui(ui, &mut form.options.early_stop)
-            });
-        });
+        network_options(ui, form, &mut changed);
+        loss_options(ui, form, &mut changed);
+        data_options(ui, form, &mut changed);
+        compute_options(ui, form, device_label, &mut changed);
         ui.weak(format!("Device: {device_label}"));
     });
     if changed {
         form.preset = Preset::Custom;
     }
+}
+
+/// The networks: size, depth, widths, the discriminator's patch, normalisation, dropout, skips, channels.
+fn network_options(ui: &mut egui::Ui, form: &mut TrainForm, changed: &mut bool) {
+    ui.strong("Networks");
+    egui::Grid::new("model_options").num_columns(2).show(ui, |ui| {
+        let multiple = 1u32 << form.options.num_downs.min(MAX_NUM_DOWNS);
+        row(ui, "Image size (px)", "Training crop size; a multiple of 2^depth", changed, |ui| {
+            ui.add(DragValue::new(&mut form.options.image_size_px).range(32..=1024).speed(multiple as f64))
+        });
+        row(ui, "U-Net depth", "Down-sampling levels: 7 = unet_128, 8 = unet_256; the image size must be a multiple of 2^depth", changed, |ui| {
+            ui.add(DragValue::new(&mut form.options.num_downs).range(MIN_NUM_DOWNS..=MAX_NUM_DOWNS))
+        });
+        row(ui, "Generator width (ngf)", "Filters in the generator's first layer; the rest scale with it. 64 in the paper", changed, |ui| {
+            ui.add(DragValue::new(&mut form.options.ngf).range(4..=128))
+        });
+        row(ui, "Discriminator width (ndf)", "Filters in the discriminator's first layer. 64 in the paper", changed, |ui| {
+            ui.add(DragValue::new(&mut form.options.ndf).range(4..=128))
+        });
+        row(ui, "Discriminator patch", "How large a patch the discriminator judges: 1x1 PixelGAN only checks colours, 70x70 (the paper's) checks texture, 286x286 judges the whole image", changed, |ui| {
+            combo(ui, "patch", &mut form.options.n_layers_d, &(0..=MAX_N_LAYERS).collect::<Vec<_>>(), patch_name)
+        });
+        row(ui, "Normalisation", "BatchNorm (the paper's), InstanceNorm, or none, in both networks", changed, |ui| {
+            combo(ui, "norm", &mut form.options.norm, NormKind::value_variants(), debug_name)
+        });
+        row(ui, "Dropout", "Dropout in the decoder: the paper's only source of randomness", changed, |ui| {
+            ui.checkbox(&mut form.options.dropout, "on")
+        });
+        row(ui, "U-Net skips", "Skip connections from encoder to decoder; off = the paper's plain encoder-decoder ablation, which blurs detail", changed, |ui| {
+            ui.checkbox(&mut form.options.skips, "on")
+        });
+        row(ui, "Channels in", "1 = grayscale, 3 = colour (photo tasks set this themselves)", changed, |ui| {
+            combo(ui, "in_channels", &mut form.options.input_channels, &[1, 3], |c| c.to_string())
+        });
+        row(ui, "Channels out", "1 = grayscale, 3 = colour (photo tasks set this themselves)", changed, |ui| {
+            combo(ui, "out_channels", &mut form.options.output_channels, &[1, 3], |c| c.to_string())
+        });
+    });
+}
+
+/// The loss and the optimiser: GAN mode, lambda L1, Adam, the learning-rate schedule.
+fn loss_options(ui: &mut egui::Ui, form: &mut TrainForm, changed: &mut bool) {
+    ui.strong("Loss and optimiser");
+    egui::Grid::new("loss_options").num_columns(2).show(ui, |ui| {
+        row(ui, "GAN loss", "Vanilla = the paper's cross-entropy; Lsgan = least squares; Off = L1 alone (the paper's ablation: blurry but safe)", changed, |ui| {
+            combo(ui, "gan_mode", &mut form.options.gan_mode, GanMode::value_variants(), debug_name)
+        });
+        row(ui, "lambda L1", "Weight of the L1 distance to the target (100 in the paper); 0 = GAN loss alone", changed, |ui| {
+            ui.add(DragValue::new(&mut form.options.lambda_l1).range(0.0..=1000.0).speed(1.0))
+        });
+        row(ui, "Learning rate", "Adam's step size for both networks (0.0002 in the paper)", changed, |ui| {
+            ui.add(DragValue::new(&mut form.options.learning_rate).range(1e-6..=1e-2).speed(1e-5).max_decimals(6))
+        });
+        row(ui, "Adam beta1", "Momentum of Adam (0.5 in the paper)", changed, |ui| {
+            ui.add(DragValue::new(&mut form.options.beta1).range(0.0..=0.99).speed(0.01))
+        });
+        row(ui, "LR schedule", "Linear: constant for the first epochs, then down to zero (the paper's); Constant; Step: x0.1 every N epochs; Cosine", changed, |ui| {
+            combo(ui, "policy", &mut form.options.lr_policy, PolicyKind::value_variants(), debug_name)
+        });
+        row(ui, "Epochs", "Epochs at the starting learning rate", changed, |ui| {
+            ui.add(DragValue::new(&mut form.options.n_epochs).range(0..=10_000))
+        });
+        row(ui, "Decay epochs", "Epochs of linear decay to zero after those (linear schedule)", changed, |ui| {
+            ui.add(DragValue::new(&mut form.options.n_epochs_decay).range(0..=10_000))
+        });
+        if form.options.lr_policy == PolicyKind::Step {
+            row(ui, "Decay every", "Epochs between x0.1 steps of the step schedule", changed, |ui| {
+                ui.add(DragValue::new(&mut form.options.lr_decay_epochs).range(1..=10_000))
+            });
+        }
+    });
+}
+
+/// The data: batch size, jitter, flips, the seed.
+fn data_options(ui: &mut egui::Ui, form: &mut TrainForm, changed: &mut bool) {
+    ui.strong("Data");
+    egui::Grid::new("data_options").num_columns(2).show(ui, |ui| {
+        row(ui, "Batch size", "Pairs per step (1 in the paper)", changed, |ui| {
+            ui.add(DragValue::new(&mut form.options.batch_size).range(1..=64))
+        });
+        row(ui, "Jitter", "ResizeAndCrop: scale to the load size, then a random crop (the paper's jitter); Crop; ScaleWidth; ScaleWidthAndCrop; None: keep the size", changed, |ui| {
+            combo(ui, "preprocess", &mut form.options.preprocess, Preprocess::value_variants(), debug_name)
+        });
+        row(ui, "Load size (px)", "Size before the random crop (286 for 256 in the paper)", changed, |ui| {
+            ui.add(DragValue::new(&mut form.options.load_size_px).range(32..=2048))
+        });
+        row(ui, "Flip", "Random horizontal flips of both images", changed, |ui| {
+            ui.checkbox(&mut form.options.flip, "on")
+        });
+        row(ui, "Seed", "Seed of the weights, shuffling, jitter and dropout: the same seed gives the same run", changed, |ui| {
+            ui.add(DragValue::new(&mut form.options.seed))
+        });
+    });
+}
+
+/// The device and the reporting intervals, early stopping.
+fn compute_options(
+    ui: &mut egui::Ui,
+    form: &mut TrainForm,
+    device_label: &str,
+    changed: &mut bool,
+) {
+    ui.strong("Compute and reporting");
+    egui::Grid::new("compute_options").num_columns(2).show(ui, |ui| {
+        let tip = format!("Auto uses a hardware GPU when one works, else the CPU. Training, Translate and Sketch all use it. Now: {device_label}");
+        row(ui, "Device", &tip, changed, |ui| {
+            combo(ui, "device", &mut form.device, &[DeviceChoice::Auto, DeviceChoice::Gpu, DeviceChoice::Cpu], debug_name)
+        });
+        row(ui, "Preview every", "Steps between new preview triplets", changed, |ui| {
+            ui.add(DragValue::new(&mut form.options.preview_every_steps).range(1..=100_000))
+        });
+        row(ui, "Validate every", "Steps between validation metrics (L1, PSNR, SSIM on val/)", changed, |ui| {
+            ui.add(DragValue::new(&mut form.options.validate_every_steps).range(1..=100_000))
+        });
+        row(ui, "Checkpoint every", "Steps between saves of the latest checkpoint (also saved every epoch and on stop)", changed, |ui| {
+            ui.add(DragValue::new(&mut form.options.checkpoint_every_steps).range(1..=1_000_000))
+        });
+        row(ui, "Early stop", "End the run once the validation L1 has not improved for this many validations in a row; the best checkpoint is kept", changed, |ui| {
+            early_stop_ui(ui, &mut form.options.early_stop)
+        });
+    });
 }
 
 fn patch_name(n_layers: usize) -> String {

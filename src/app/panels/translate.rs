@@ -15,8 +15,8 @@ use crate::app::requests::PendingRequests;
 use crate::app::state::InferenceForm;
 use crate::app::textures::{TextureCache, color_image};
 use crate::inference::SizeMode;
+use crate::insight::verdict::VerdictMap;
 use crate::model::NormMode;
-use crate::verdict::VerdictMap;
 
 /// An image to translate and its result.
 pub struct TranslateItem {

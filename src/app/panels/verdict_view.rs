@@ -4,7 +4,7 @@
 
 use egui::Color32;
 
-use crate::verdict::VerdictMap;
+use crate::insight::verdict::VerdictMap;
 
 /// The map cell under the pointer.
 pub struct HoveredCell<'a> {

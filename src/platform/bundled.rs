@@ -27,8 +27,8 @@ impl DemoModel {
     /// The model's `config.json` (a run configuration), as shipped in the binary.
     pub fn config_json(self) -> &'static [u8] {
         match self {
-            DemoModel::Sketches => include_bytes!("../assets/demo/sketches/config.json"),
-            DemoModel::Labels => include_bytes!("../assets/demo/labels/config.json"),
+            DemoModel::Sketches => include_bytes!("../../assets/demo/sketches/config.json"),
+            DemoModel::Labels => include_bytes!("../../assets/demo/labels/config.json"),
         }
     }
 
@@ -36,8 +36,10 @@ impl DemoModel {
     /// binary.
     pub fn generator_safetensors(self) -> &'static [u8] {
         match self {
-            DemoModel::Sketches => include_bytes!("../assets/demo/sketches/generator.safetensors"),
-            DemoModel::Labels => include_bytes!("../assets/demo/labels/generator.safetensors"),
+            DemoModel::Sketches => {
+                include_bytes!("../../assets/demo/sketches/generator.safetensors")
+            }
+            DemoModel::Labels => include_bytes!("../../assets/demo/labels/generator.safetensors"),
         }
     }
 }
@@ -47,19 +49,22 @@ impl DemoModel {
 pub fn example_drawings(demo: DemoModel) -> &'static [(&'static str, &'static [u8])] {
     match demo {
         DemoModel::Sketches => &[
-            ("fish", include_bytes!("../assets/examples/fish_sketch.png")),
+            (
+                "fish",
+                include_bytes!("../../assets/examples/fish_sketch.png"),
+            ),
             (
                 "house",
-                include_bytes!("../assets/examples/house_sketch.png"),
+                include_bytes!("../../assets/examples/house_sketch.png"),
             ),
             (
                 "mushroom",
-                include_bytes!("../assets/examples/mushroom_sketch.png"),
+                include_bytes!("../../assets/examples/mushroom_sketch.png"),
             ),
         ],
         DemoModel::Labels => &[(
             "facade",
-            include_bytes!("../assets/examples/labels/facade_labels.png"),
+            include_bytes!("../../assets/examples/labels/facade_labels.png"),
         )],
     }
 }

@@ -16,7 +16,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use crate::error::{Error, Result};
 use crate::model::blocks::{Norm2d, Normaliser};
 use crate::model::{Dropout, NormKind, NormMode, UnetGenerator};
-use crate::readback::host_values;
+use crate::platform::readback::host_values;
 
 /// At most this many frames of a sequence are pooled: spread evenly through it, they give the
 /// statistics of the whole within sampling noise at a fraction of a second pass over it.

@@ -1,10 +1,12 @@
 //! `bench`: training and inference timings of the reference's configs A-D (one child process
 //! each, so peak memory is per configuration) and the data pipeline's decode time.
 
+mod measure;
+
 use anyhow::{Context, bail};
 
-use pix2pix_studio::bench::{self, BenchConfig, BenchOptions, BenchResult};
-use pix2pix_studio::device::{self, DeviceChoice};
+use measure::{BenchConfig, BenchOptions, BenchResult};
+use pix2pix_studio::platform::device::{self, DeviceChoice};
 
 /// Options of `bench`.
 #[derive(Debug, clap::Args)]
@@ -65,7 +67,7 @@ pub fn bench_command(choice: DeviceChoice, args: &BenchArgs) -> anyhow::Result<(
     let mut results = Vec::new();
     for config in configs {
         let result = if args.in_process || args.configs.len() == 1 {
-            bench::run(config, &selected.device, options)?
+            measure::run(config, &selected.device, options)?
         } else {
             bench_in_child(config, choice, args)?
         };
@@ -83,11 +85,11 @@ pub fn bench_command(choice: DeviceChoice, args: &BenchArgs) -> anyhow::Result<(
         results.push(result);
     }
     if !args.json {
-        outln!("{}", bench::format_table(&results).trim_end());
-        for profile in results.iter().filter_map(bench::format_profile) {
+        outln!("{}", measure::format_table(&results).trim_end());
+        for profile in results.iter().filter_map(measure::format_profile) {
             outln!("\n{}", profile.trim_end());
         }
-        let data_secs = bench::decode_augment_secs(options)?;
+        let data_secs = measure::decode_augment_secs(options)?;
         outln!(
             "data: decode + augment of one 256 px JPEG pair (512×256 A|B, resize_and_crop + flip): {:.1} ms (median)",
             data_secs * 1e3

@@ -20,7 +20,7 @@ use rayon::prelude::*;
 
 use super::ActivationKernels;
 use super::flex::{as_f32, restore};
-use crate::profile::{self, Kind, Operation};
+use crate::platform::profile::{self, Kind, Operation};
 
 /// Values per parallel task: large enough that a task outweighs its scheduling.
 const CHUNK: usize = 1 << 15;

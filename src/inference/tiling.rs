@@ -6,7 +6,7 @@
 //! reference's test does on a crop) shifts colours from tile to tile, which shows as a grid.
 //! Here every tile is normalised with the same statistics: running statistics (`--eval`) when
 //! asked for; otherwise (batch statistics, the default, and InstanceNorm models) statistics
-//! pooled over all the image's tiles in a first pass without overlap ([`crate::shared_norm`]
+//! pooled over all the image's tiles in a first pass without overlap ([`crate::inference::shared_norm`]
 //! says how), or given by the caller (pooled over the frames of a video). An image that fits
 //! in one tile pools its own statistics, so its tiled translation is the untiled one.
 //!
@@ -20,9 +20,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::convert::{image_to_planar, planar_to_tensor, unit_to_u8};
 use crate::error::{Error, Result};
+use crate::inference::shared_norm::{SharedStatistics, StatisticsPool, needs_pooling};
 use crate::model::{Dropout, NormMode, UnetGenerator};
-use crate::readback::host_values;
-use crate::shared_norm::{SharedStatistics, StatisticsPool, needs_pooling};
+use crate::platform::readback::host_values;
 
 /// Images larger than this on either side are tiled automatically where tiling is
 /// [`Tiling::Auto`] (the app), when they are translated at their own size.

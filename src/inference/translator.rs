@@ -9,18 +9,18 @@ use burn::tensor::{Device, Tensor};
 use image::DynamicImage;
 use serde::{Deserialize, Serialize};
 
-use crate::bundled::DemoModel;
 use crate::config::RunConfig;
+use crate::config::run_folder;
 use crate::data::augment::{FILTER, FitMode, Undo, fit_to_multiple};
 use crate::data::convert::{image_to_planar, planar_to_tensor, tensor_to_images};
 use crate::error::{Error, Result};
+use crate::inference::shared_norm::{SharedStatistics, StatisticsPool, needs_pooling};
+use crate::inference::tiling::{AUTO_TILE_ABOVE_PX, Tiles, Tiling, pool_tiles, translate_tiled};
 use crate::model::blocks::NormKind;
 use crate::model::pytorch::{StateDict, generator_from_dict, load_generator};
 use crate::model::{Dropout, NormMode, UnetGenerator, UnetGeneratorConfig};
-use crate::run_folder;
-use crate::seed::{derived_rng, stream};
-use crate::shared_norm::{SharedStatistics, StatisticsPool, needs_pooling};
-use crate::tiling::{AUTO_TILE_ABOVE_PX, Tiles, Tiling, pool_tiles, translate_tiled};
+use crate::platform::bundled::DemoModel;
+use crate::util::seed::{derived_rng, stream};
 
 /// Where the generator comes from.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

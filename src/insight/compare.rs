@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::config::RunConfig;
+use crate::config::run_folder;
 use crate::error::{Error, Result};
-use crate::run_folder;
 use crate::training::history::History;
 use crate::training::metrics::Metrics;
 
@@ -26,7 +26,7 @@ impl RunRecord {
     pub fn read(dir: &Path) -> Result<Self> {
         let config = run_folder::read_config(dir)?;
         let history = match run_folder::latest(dir)? {
-            Some(checkpoint) => run_folder::read_history(&checkpoint)?,
+            Some(checkpoint) => History::read(&checkpoint)?,
             None => History::default(),
         };
         Ok(Self {

@@ -1,7 +1,6 @@
 //! A run folder's layout as every part of the program reads it: `config.json`, the
-//! `latest.json` / `best.json` pointers to checkpoint folders under `checkpoints/`, and each
-//! checkpoint's `history.json`. Training
-//! writes them ([`crate::training::checkpoint`]); translation, the CLI and the app read them.
+//! `latest.json` / `best.json` pointers to checkpoint folders under `checkpoints/`, and the name
+//! of each checkpoint's `history.json` (read by `History::read`). Training writes them ([`crate::training::checkpoint`]); translation, the CLI and the app read them.
 
 use std::path::{Path, PathBuf};
 
@@ -9,8 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::RunConfig;
 use crate::error::{Error, Result};
-use crate::fs::write_atomic;
-use crate::training::history::History;
+use crate::platform::fs::write_atomic;
 
 /// A pointer file's contents.
 #[derive(Debug, Serialize, Deserialize)]
@@ -33,7 +31,7 @@ pub(crate) const BEST: &str = "best.json";
 /// The folder of the checkpoint folders.
 pub(crate) const CHECKPOINTS: &str = "checkpoints";
 /// A checkpoint's losses and validations so far.
-pub(crate) const HISTORY: &str = "history.json";
+pub const HISTORY: &str = "history.json";
 
 /// Writes `config.json` of a run.
 pub fn write_config(run_dir: &Path, config: &RunConfig) -> Result<()> {
@@ -51,11 +49,6 @@ pub fn read_config(dir: &Path) -> Result<RunConfig> {
         reason: err.to_string(),
     })?;
     Ok(config)
-}
-
-/// Reads a checkpoint folder's history (every step's losses and every validation so far).
-pub fn read_history(checkpoint: &Path) -> Result<History> {
-    read_json(&checkpoint.join(HISTORY))
 }
 
 pub(crate) fn write_json(path: &Path, value: &impl Serialize) -> Result<()> {

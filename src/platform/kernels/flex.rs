@@ -12,7 +12,7 @@ use super::ConvKernels;
 use super::gemm::{Matrix, product, transpose};
 use super::im2col::{Geometry, col2im, im2col};
 use super::{direct, scratch};
-use crate::profile::{self, Kind, Operation};
+use crate::platform::profile::{self, Kind, Operation};
 
 impl ConvKernels for Flex {
     fn conv_forward(
@@ -184,7 +184,7 @@ impl ConvKernels for Flex {
     }
 }
 
-/// The profile's name for one product, over all images of the batch (see [`crate::profile`]).
+/// The profile's name for one product, over all images of the batch (see [`crate::platform::profile`]).
 fn operation(kind: Kind, g: Geometry, out_channels: usize) -> impl FnOnce() -> Operation {
     move || {
         let shape = [

@@ -68,14 +68,21 @@ pub struct Schedule {
     pub policy: LrPolicy,
 }
 
+/// The reference's epochs at the starting learning rate (`--n_epochs`).
+pub const N_EPOCHS: usize = 100;
+/// The reference's epochs of decay (`--n_epochs_decay`).
+pub const N_EPOCHS_DECAY: usize = 100;
+/// The reference's epochs between x0.1 steps of the step policy (`--lr_decay_iters`).
+pub const LR_DECAY_EPOCHS: usize = 50;
+
 impl Default for Schedule {
-    /// The schedule of [`RunOptions::default`](crate::config::RunOptions).
+    /// The reference's schedule: 100 epochs at the starting rate, then 100 of linear decay
+    /// ([`RunOptions::default`](crate::config::RunOptions) reads the same constants).
     fn default() -> Self {
-        let options = crate::config::RunOptions::default();
         Self {
-            n_epochs: options.n_epochs,
-            n_epochs_decay: options.n_epochs_decay,
-            policy: options.lr_policy.policy(options.lr_decay_epochs),
+            n_epochs: N_EPOCHS,
+            n_epochs_decay: N_EPOCHS_DECAY,
+            policy: PolicyKind::default().policy(LR_DECAY_EPOCHS),
         }
     }
 }

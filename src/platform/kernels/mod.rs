@@ -29,7 +29,7 @@ use burn::tensor::activation::{leaky_relu as burn_leaky_relu, relu as burn_relu}
 use burn::tensor::module::{conv_transpose2d as burn_conv_transpose2d, conv2d as burn_conv2d};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 
-use crate::device::is_host_memory;
+use crate::platform::device::is_host_memory;
 
 /// The three products of a square-kernel convolution `y = conv(x, w)` with `x: [B, C, H, W]`,
 /// `w: [O, C, k, k]`, equal stride and zero padding on both axes.

@@ -91,7 +91,7 @@ impl ValidationPairs {
     /// validation split gives its first training pairs (and says so).
     pub fn of_run(config: &RunConfig) -> Result<Self> {
         let dataset = run_dataset(config)?;
-        let sample_config = SampleConfig::for_run(config, dataset.synth);
+        let sample_config = config.sample_config(dataset.synth);
         let validation = dataset.split(Split::Val);
         let from_training_split = validation.is_empty();
         let pairs = if from_training_split {

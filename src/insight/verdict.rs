@@ -9,14 +9,14 @@ use burn::tensor::{Device, Tensor};
 use image::{DynamicImage, Rgb, RgbImage};
 use serde::{Deserialize, Serialize};
 
+use crate::config::run_folder;
 use crate::config::{GanMode, RunConfig};
 use crate::data::augment::FILTER;
 use crate::data::convert::{image_to_planar, planar_to_tensor};
 use crate::error::{Error, Result};
 use crate::model::pytorch::load_discriminator;
 use crate::model::{NormMode, PatchDiscriminator, PatchDiscriminatorConfig};
-use crate::readback::host_values;
-use crate::run_folder;
+use crate::platform::readback::host_values;
 use crate::training::loss::verdicts;
 
 /// A square of image pixels: top-left corner and side (it may reach past the image's edges,

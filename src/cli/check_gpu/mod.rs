@@ -1,10 +1,12 @@
 //! `check-gpu`: a few training steps on the GPU and on the CPU from the same start, compared
 //! loss by loss; exit code 1 when the GPU computes something else.
 
+mod both_devices;
+
 use anyhow::bail;
 
-use pix2pix_studio::device::{self, DeviceChoice};
-use pix2pix_studio::gpu_check::{LOSS_TOLERANCE, compare_with_cpu};
+use both_devices::{LOSS_TOLERANCE, compare_with_cpu};
+use pix2pix_studio::platform::device::{self, DeviceChoice};
 
 /// Options of `check-gpu`.
 #[derive(Debug, clap::Args)]

@@ -10,12 +10,12 @@ use burn::tensor::{Device, Distribution, Tensor};
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
-use crate::config::TrainingConfig;
-use crate::error::{Error, Result};
-use crate::model::{Dropout, NormMode, PatchDiscriminatorConfig, UnetGeneratorConfig};
-use crate::profile::{ProfileEntry, Recording, Totals};
-use crate::readback::host_data;
-use crate::training::{TrainingState, train_step};
+use pix2pix_studio::config::TrainingConfig;
+use pix2pix_studio::error::{Error, Result};
+use pix2pix_studio::model::{Dropout, NormMode, PatchDiscriminatorConfig, UnetGeneratorConfig};
+use pix2pix_studio::platform::profile::{ProfileEntry, Recording, Totals};
+use pix2pix_studio::platform::readback::host_data;
+use pix2pix_studio::training::{TrainingState, train_step};
 
 /// One benchmark configuration, named as in the reference's table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -158,7 +158,7 @@ pub struct BenchOptions {
     /// Timed iterations (the median is reported).
     pub iterations: usize,
     /// Also time each convolution product, activation and Adam step of the timed training
-    /// iterations ([`crate::profile`]).
+    /// iterations ([`pix2pix_studio::platform::profile`]).
     pub profile: bool,
 }
 
@@ -196,7 +196,7 @@ pub fn run(config: BenchConfig, device: &Device, options: BenchOptions) -> Resul
     let recording = options.profile.then(Recording::start);
     let mut train_times = time_iterations(options.iterations, &mut step)?;
     let profile = recording.map(|recording| per_iteration(recording.finish(), &train_times));
-    let train = crate::stats::median(&mut train_times);
+    let train = pix2pix_studio::util::stats::median(&mut train_times);
 
     let generator = state.generator.valid();
     let plain_device = device.clone().inner();
@@ -221,7 +221,7 @@ pub fn run(config: BenchConfig, device: &Device, options: BenchOptions) -> Resul
     Ok(BenchResult {
         config,
         batch_size: options.batch_size,
-        on_cpu: crate::device::is_host_memory(device),
+        on_cpu: pix2pix_studio::platform::device::is_host_memory(device),
         first_step_secs,
         train_secs_per_iter: train,
         infer_eval_secs: infer_eval,
@@ -256,7 +256,7 @@ fn per_iteration(entries: Vec<ProfileEntry>, times: &[f64]) -> TrainingProfile {
 fn time_median(options: BenchOptions, mut work: impl FnMut() -> Result<()>) -> Result<f64> {
     repeat(options.warmup, &mut work)?;
     let mut times = time_iterations(options.iterations, &mut work)?;
-    Ok(crate::stats::median(&mut times))
+    Ok(pix2pix_studio::util::stats::median(&mut times))
 }
 
 /// Runs `work` `count` times.
@@ -286,15 +286,15 @@ pub fn peak_rss_bytes() -> Option<u64> {
 /// Median seconds to decode one 256 px JPEG pair (a 512×256 A|B file) and apply the default
 /// preprocessing (resize to 286, random 256 crop and flip) to both halves, planar `f32` out.
 pub fn decode_augment_secs(options: BenchOptions) -> Result<f64> {
-    use crate::data::augment::{AugmentConfig, Jitter, Preprocess};
-    use crate::data::loader::{SampleConfig, load_sample};
-    use crate::data::pairs::{Direction, PairEntry, PairFiles, Split};
+    use pix2pix_studio::data::augment::{AugmentConfig, Jitter, Preprocess};
+    use pix2pix_studio::data::loader::{SampleConfig, load_sample};
+    use pix2pix_studio::data::pairs::{Direction, PairEntry, PairFiles, Split};
 
     let dir = std::env::temp_dir().join(format!("pix2pix-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|err| Error::io(&dir, err))?;
     let path = dir.join("pair.jpg");
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
-    let (a, b) = crate::samples::facades::draw(&mut rng, 256);
+    let (a, b) = pix2pix_studio::samples::facades::draw(&mut rng, 256);
     let mut joined = image::RgbImage::new(512, 256);
     for (x, y, pixel) in joined.enumerate_pixels_mut() {
         *pixel = if x < 256 {
@@ -420,7 +420,7 @@ mod tests {
 
     #[test]
     fn the_profile_table_lists_each_operation_and_the_rest_of_the_iteration() {
-        use crate::profile::{Kind, Operation};
+        use pix2pix_studio::platform::profile::{Kind, Operation};
 
         let conv = Operation::conv(Kind::Conv, [64, 128, 128, 128, 4, 2, 1]);
         let entry = |operation, secs| ProfileEntry {

@@ -1,18 +1,18 @@
 //! The configuration of a pix2pix run: `TrainingConfig` (networks, losses, optimiser) and
 //! `RunConfig` around it (data, schedule, reporting), saved as `config.json` with every run.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use burn::config::Config;
 use serde::{Deserialize, Serialize};
 
-use crate::data::augment::reference_load_size;
+use crate::config::schedule::Schedule;
+use crate::data::augment::AugmentConfig;
+use crate::data::loader::SampleConfig;
 use crate::data::{Direction, LayoutHint, Preprocess, SynthTask};
 use crate::error::Error;
-use crate::model::blocks::NormKind;
 use crate::model::generator::{MAX_NUM_DOWNS, MIN_NUM_DOWNS};
 use crate::model::{PatchDiscriminatorConfig, UnetGeneratorConfig};
-use crate::training::schedule::{PolicyKind, Schedule};
 
 /// The adversarial loss (`--gan_mode`), or none for the paper's L1-only ablation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
@@ -82,6 +82,15 @@ impl DiscriminatorNet {
     }
 }
 
+/// The reference's weight of L1 (`--lambda_L1`).
+pub const LAMBDA_L1: f64 = 100.0;
+/// The reference's Adam learning rate (`--lr`).
+pub const LEARNING_RATE: f64 = 2e-4;
+/// The reference's Adam beta1 (`--beta1`).
+pub const BETA1: f64 = 0.5;
+/// The seed of a run nobody chose one for.
+pub const SEED: u64 = 0;
+
 /// Everything that defines how a pix2pix model trains (data and schedule come later).
 #[derive(Config, Debug, PartialEq)]
 pub struct TrainingConfig {
@@ -90,16 +99,16 @@ pub struct TrainingConfig {
     /// The discriminator's architecture.
     pub discriminator: PatchDiscriminatorConfig,
     /// The adversarial loss.
-    #[config(default = "RunOptions::default().gan_mode")]
+    #[config(default = "GanMode::default()")]
     pub gan_mode: GanMode,
     /// Weight of the L1 term (`--lambda_L1`); 0 trains with the GAN term alone.
-    #[config(default = "RunOptions::default().lambda_l1")]
+    #[config(default = "LAMBDA_L1")]
     pub lambda_l1: f64,
     /// Adam learning rate for both networks (`--lr`).
-    #[config(default = "RunOptions::default().learning_rate")]
+    #[config(default = "LEARNING_RATE")]
     pub learning_rate: f64,
     /// Adam beta1 (`--beta1`).
-    #[config(default = "RunOptions::default().beta1")]
+    #[config(default = "BETA1")]
     pub beta1: f64,
     /// Adam beta2.
     #[config(default = 0.999)]
@@ -108,7 +117,7 @@ pub struct TrainingConfig {
     #[config(default = 1e-8)]
     pub epsilon: f64,
     /// Seed of the initial weights and of the dropout masks.
-    #[config(default = "RunOptions::default().seed")]
+    #[config(default = "SEED")]
     pub seed: u64,
 }
 
@@ -235,6 +244,25 @@ pub struct RunConfig {
 }
 
 impl RunConfig {
+    /// How this run prepares its pairs (`synth`: the dataset's synthesis task).
+    pub fn sample_config(&self, synth: Option<SynthTask>) -> SampleConfig {
+        let generator = &self.training.generator;
+        let data = &self.data;
+        SampleConfig {
+            augment: AugmentConfig {
+                preprocess: data.preprocess,
+                image_size_px: data.image_size_px,
+                load_size_px: data.load_size_px,
+                flip: data.flip,
+                size_multiple: generator.size_multiple() as u32,
+            },
+            direction: data.direction,
+            synth,
+            input_channels: generator.input_channels,
+            output_channels: generator.output_channels,
+        }
+    }
+
     /// Checks the whole run before anything is loaded.
     pub fn validate(&self) -> crate::Result<()> {
         self.training.validate()?;
@@ -296,238 +324,5 @@ impl RunConfig {
             MAX_EPOCHS,
         )?;
         Ok(())
-    }
-}
-
-/// Every option a person sets for a run, flat and with the reference's defaults: what the CLI's
-/// flags and the app's training form both fill in, turned into a [`RunConfig`] in one place.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct RunOptions {
-    /// Training size (`--crop_size`), px.
-    pub image_size_px: u32,
-    /// Size before the random crop (`--load_size`), px.
-    pub load_size_px: u32,
-    /// U-Net depth (7 = unet_128, 8 = unet_256).
-    pub num_downs: usize,
-    /// Generator width (`--ngf`).
-    pub ngf: usize,
-    /// Discriminator width (`--ndf`).
-    pub ndf: usize,
-    /// Discriminator stride-2 layers: 0 = PixelGAN, 3 = 70x70 (`--n_layers_D`).
-    pub n_layers_d: usize,
-    /// Normalisation of both networks (`--norm`).
-    pub norm: NormKind,
-    /// Dropout in the generator's decoder.
-    pub dropout: bool,
-    /// U-Net skip connections.
-    pub skips: bool,
-    /// Input channels (1 or 3).
-    pub input_channels: usize,
-    /// Output channels (1 or 3).
-    pub output_channels: usize,
-    /// Adversarial loss (`--gan_mode`).
-    pub gan_mode: GanMode,
-    /// Weight of L1 (`--lambda_L1`).
-    pub lambda_l1: f64,
-    /// Adam learning rate (`--lr`).
-    pub learning_rate: f64,
-    /// Adam beta1.
-    pub beta1: f64,
-    /// Learning-rate policy (`--lr_policy`).
-    pub lr_policy: PolicyKind,
-    /// Epochs between x0.1 steps of the step policy (`--lr_decay_iters`).
-    pub lr_decay_epochs: usize,
-    /// Epochs at the starting rate (`--n_epochs`).
-    pub n_epochs: usize,
-    /// Epochs of decay (`--n_epochs_decay`).
-    pub n_epochs_decay: usize,
-    /// Pairs per batch.
-    pub batch_size: usize,
-    /// Preprocessing (`--preprocess`).
-    pub preprocess: Preprocess,
-    /// Random horizontal flips.
-    pub flip: bool,
-    /// Shuffle every epoch.
-    pub shuffle: bool,
-    /// Seed of weights, shuffling, jitter and dropout.
-    pub seed: u64,
-    /// Steps between previews.
-    pub preview_every_steps: u64,
-    /// Steps between validations.
-    pub validate_every_steps: u64,
-    /// Steps between checkpoint saves.
-    pub checkpoint_every_steps: u64,
-    /// Epochs between checkpoints kept for good (`--save_epoch_freq`).
-    pub keep_every_epochs: usize,
-    /// Fixed validation (or training) pairs shown in previews.
-    pub preview_samples: usize,
-    /// Stop after this many steps in all.
-    pub max_steps: Option<u64>,
-    /// Stop once the validation L1 has not improved for this many validations.
-    pub early_stop: Option<usize>,
-}
-
-/// The reference's training size, from which its load size and U-Net depth follow.
-const REFERENCE_SIZE_PX: u32 = 256;
-
-impl Default for RunOptions {
-    /// The reference's pix2pix defaults: the one place each default is written. The CLI's flags,
-    /// the app's Paper preset and the model configs' own defaults all read them from here.
-    fn default() -> Self {
-        Self {
-            image_size_px: REFERENCE_SIZE_PX,
-            load_size_px: reference_load_size(REFERENCE_SIZE_PX),
-            num_downs: fitting_num_downs(REFERENCE_SIZE_PX),
-            ngf: 64,
-            ndf: 64,
-            n_layers_d: 3,
-            norm: NormKind::Batch,
-            dropout: true,
-            skips: true,
-            input_channels: 3,
-            output_channels: 3,
-            gan_mode: GanMode::Vanilla,
-            lambda_l1: 100.0,
-            learning_rate: 2e-4,
-            beta1: 0.5,
-            lr_policy: PolicyKind::Linear,
-            lr_decay_epochs: 50,
-            n_epochs: 100,
-            n_epochs_decay: 100,
-            batch_size: 1,
-            preprocess: Preprocess::ResizeAndCrop,
-            flip: true,
-            shuffle: true,
-            seed: 0,
-            preview_every_steps: 100,
-            validate_every_steps: 500,
-            checkpoint_every_steps: 1000,
-            keep_every_epochs: 5,
-            preview_samples: 4,
-            max_steps: None,
-            early_stop: None,
-        }
-    }
-}
-
-impl RunOptions {
-    /// The Quick preset: small networks at 128 px (U-Net 128, ngf/ndf 32), so the sample data
-    /// learns visibly within minutes on a CPU; used by the app and by `quality`.
-    pub fn quick() -> Self {
-        Self {
-            ngf: 32,
-            ndf: 32,
-            n_epochs: 10,
-            n_epochs_decay: 10,
-            preview_every_steps: 25,
-            validate_every_steps: 200,
-            checkpoint_every_steps: 500,
-            ..Self::at_size(128)
-        }
-    }
-
-    /// The defaults scaled to a training size: the reference's load size for it and the U-Net
-    /// whose bottleneck is 1×1 there.
-    pub fn at_size(image_size_px: u32) -> Self {
-        Self {
-            image_size_px,
-            load_size_px: reference_load_size(image_size_px),
-            num_downs: fitting_num_downs(image_size_px),
-            ..Self::default()
-        }
-    }
-
-    /// The run these options describe on `dataset_dir` (not yet validated).
-    pub fn run_config(
-        &self,
-        dataset_dir: &Path,
-        direction: Direction,
-        layout: LayoutHint,
-    ) -> RunConfig {
-        let generator = UnetGeneratorConfig::new()
-            .with_input_channels(self.input_channels)
-            .with_output_channels(self.output_channels)
-            .with_num_downs(self.num_downs)
-            .with_ngf(self.ngf)
-            .with_norm(self.norm)
-            .with_dropout(self.dropout)
-            .with_skip_connections(self.skips);
-        let discriminator = PatchDiscriminatorConfig::new()
-            .with_input_channels(self.input_channels + self.output_channels)
-            .with_ndf(self.ndf)
-            .with_n_layers(self.n_layers_d)
-            .with_norm(self.norm);
-        let training = TrainingConfig::new(generator, discriminator)
-            .with_gan_mode(self.gan_mode)
-            .with_lambda_l1(self.lambda_l1)
-            .with_learning_rate(self.learning_rate)
-            .with_beta1(self.beta1)
-            .with_seed(self.seed);
-        let data = DataConfig {
-            dataset_dir: dataset_dir.to_path_buf(),
-            direction,
-            layout,
-            preprocess: self.preprocess,
-            image_size_px: self.image_size_px,
-            load_size_px: self.load_size_px.max(self.image_size_px),
-            flip: self.flip,
-            batch_size: self.batch_size,
-            shuffle: self.shuffle,
-        };
-        RunConfig {
-            training,
-            data,
-            schedule: Schedule {
-                n_epochs: self.n_epochs,
-                n_epochs_decay: self.n_epochs_decay,
-                policy: self.lr_policy.policy(self.lr_decay_epochs),
-            },
-            intervals: Intervals {
-                preview_every_steps: self.preview_every_steps.max(1),
-                validate_every_steps: self.validate_every_steps.max(1),
-                checkpoint_every_steps: self.checkpoint_every_steps.max(1),
-                keep_every_epochs: self.keep_every_epochs.max(1),
-                preview_samples: self.preview_samples,
-                max_steps: self.max_steps,
-                early_stop_patience: self.early_stop.map(|patience| patience.max(1)),
-            },
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_model_configs_defaults_are_the_run_options_defaults() {
-        let from_options =
-            RunOptions::default().run_config(Path::new("data"), Direction::AtoB, LayoutHint::Auto);
-        let from_configs =
-            TrainingConfig::new(UnetGeneratorConfig::new(), PatchDiscriminatorConfig::new());
-        assert_eq!(from_options.training, from_configs);
-        assert_eq!(from_options.schedule, Schedule::default());
-    }
-
-    #[test]
-    fn the_reference_defaults_are_unet_256_at_256_px_loaded_at_286() {
-        let options = RunOptions::default();
-        assert_eq!(
-            (
-                options.image_size_px,
-                options.load_size_px,
-                options.num_downs
-            ),
-            (256, 286, 8)
-        );
-        assert_eq!(GeneratorNet::Auto.num_downs(256), 8);
-        assert_eq!(GeneratorNet::Auto.num_downs(128), 7);
-        assert_eq!(fitting_num_downs(16), MIN_NUM_DOWNS);
-        let quick = RunOptions::quick();
-        assert_eq!(
-            (quick.image_size_px, quick.load_size_px, quick.num_downs),
-            (128, 143, 7)
-        );
     }
 }

@@ -4,11 +4,11 @@
 
 use burn::tensor::{Device, Tensor, TensorData};
 
-use crate::config::TrainingConfig;
-use crate::device;
-use crate::error::{Error, Result};
-use crate::model::{PatchDiscriminatorConfig, UnetGeneratorConfig};
-use crate::training::{StepLosses, TrainingState, train_step};
+use pix2pix_studio::config::TrainingConfig;
+use pix2pix_studio::error::{Error, Result};
+use pix2pix_studio::model::{PatchDiscriminatorConfig, UnetGeneratorConfig};
+use pix2pix_studio::platform::device;
+use pix2pix_studio::training::{StepLosses, TrainingState, train_step};
 
 /// How far a GPU's losses may be from the CPU's: reductions run in another order there, and
 /// Adam amplifies that a little over a few steps (measured ≤ 2.2e-7 on lavapipe).

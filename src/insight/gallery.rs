@@ -8,13 +8,13 @@ use std::path::{Path, PathBuf};
 use burn::tensor::Device;
 use image::RgbImage;
 
+use crate::config::run_folder::{self, BEST, CHECKPOINTS, Pointer, read_json, write_json};
 use crate::data::convert::planar_to_image;
 use crate::error::{Error, Result};
 use crate::inference::{ModelSource, Translator};
-use crate::run_folder::{self, BEST, CHECKPOINTS, Pointer, read_json, write_json};
+use crate::insight::validation::{ValidationPairs, score_sample};
 use crate::training::checkpoint::Counters;
 use crate::training::metrics::Metrics;
-use crate::validation::{ValidationPairs, score_sample};
 
 /// How many validation inputs each checkpoint shows translated.
 pub const THUMBNAILS: usize = 4;

@@ -17,7 +17,7 @@ use super::sink::EventSink;
 use crate::config::{GanMode, RunConfig};
 use crate::data::convert::{batch_to_tensor, planar_to_image, planar_to_tensor};
 use crate::data::loader::{Loader, LoaderMessage, LoaderOptions, Sample, SampleConfig};
-use crate::data::{Dataset, Split};
+use crate::data::{PairEntry, Split};
 use crate::error::{Error, Result};
 use crate::inference::Translator;
 use crate::insight::validation::{
@@ -100,14 +100,17 @@ impl Trainer {
         let sample_config = config.sample_config(dataset.synth);
         let (state, counters, history) =
             run_start::initial_state(&config, restored, &run_dir, device)?;
-        let loader = spawn_loader(&config, &dataset, sample_config, &counters)?;
+        let train_pairs = dataset.split(Split::Train);
+        let loader = spawn_loader(&config, &train_pairs, sample_config, &counters)?;
         let steps_per_epoch = loader.batches_per_epoch();
         let scheduled = (steps_per_epoch * config.schedule.total_epochs()) as u64;
         let total_steps = config
             .intervals
             .max_steps
             .map_or(scheduled, |max| max.min(scheduled));
-        let (previews, validation) = fixed_pairs(&config, &dataset, &sample_config, events);
+        let val_pairs = dataset.split(Split::Val);
+        let (previews, validation) =
+            fixed_pairs(&config, &train_pairs, &val_pairs, &sample_config, events);
         if should_stop() {
             return Ok(None);
         }
@@ -516,12 +519,12 @@ impl Trainer {
 /// its epoch).
 fn spawn_loader(
     config: &RunConfig,
-    dataset: &Dataset,
+    train_pairs: &[PairEntry],
     sample_config: SampleConfig,
     counters: &Counters,
 ) -> Result<Loader> {
     Loader::spawn(
-        dataset.split(Split::Train),
+        train_pairs.to_vec(),
         sample_config,
         LoaderOptions {
             batch_size: config.data.batch_size,
@@ -538,23 +541,23 @@ fn spawn_loader(
 /// training pairs) and the validation pairs; pairs that cannot be read are reported and left out.
 fn fixed_pairs(
     config: &RunConfig,
-    dataset: &Dataset,
+    train_pairs: &[PairEntry],
+    val_pairs: &[PairEntry],
     sample_config: &SampleConfig,
     events: &EventSink,
 ) -> (Vec<NamedSample>, Vec<NamedSample>) {
-    let val_pairs = dataset.split(Split::Val);
     let preview_pairs = if val_pairs.is_empty() {
-        dataset.split(Split::Train)
+        train_pairs
     } else {
-        val_pairs.clone()
+        val_pairs
     };
     let (previews, preview_problems) = fixed_samples(
-        &preview_pairs,
+        preview_pairs,
         config.intervals.preview_samples,
         sample_config,
     );
     let (validation, validation_problems) =
-        fixed_samples(&val_pairs, MAX_VALIDATION_PAIRS, sample_config);
+        fixed_samples(val_pairs, MAX_VALIDATION_PAIRS, sample_config);
     for problem in preview_problems.into_iter().chain(validation_problems) {
         events.send(Event::DataProblem(problem));
     }

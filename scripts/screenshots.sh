@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Launches the real app under Xvfb with first-launch settings on the bundled sample data, draws a
-# sketch (coloured by the demo model), starts a short Quick-preset training, hovers a verdict
+# Launches the real app under Xvfb with first-launch settings on the bundled sample data, shows
+# its first screen (the Sketch tab with a shoe example coloured), draws shoes, a handbag, a
+# balloon and picks a facade example with each shipped model, starts a short Quick-preset training, hovers a verdict
 # map, translates the example sketches, judges them with a run's discriminator, compares the
 # inference modes, scores a run's checkpoints, compares runs, and saves a screenshot of each
 # view into docs/screenshots/.
@@ -16,7 +17,7 @@
 #
 # Needs: xvfb, xdotool, imagemagick (`import`), a Vulkan or GL software driver
 # (mesa-vulkan-drivers), and a release build (`cargo build --release`). Takes about
-# TRAIN_SECS + 40 seconds; not part of CI.
+# TRAIN_SECS + 40 seconds; not part of CI. ONLY_SKETCH=1 stops after the Sketch tab's shots.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 bin="${BIN:-$repo/target/release/pix2pix-studio}"
@@ -43,12 +44,54 @@ window="$(xdotool search --sync --name pix2pix-studio | head -1)"
 xdotool windowfocus --sync "$window"
 shot() { sleep "$2"; import -window root -crop 1200x800+0+0 +repage "$out/$1.png"; echo "wrote $out/$1.png"; }
 
-# Data: the bundled sketches are selected on first launch.
-shot data 8
+# Strokes on the sketch canvas (512 px at (8, 134)), through points given in canvas pixels.
+stroke() {
+    local first=1 px=0 py=0
+    for point in "$@"; do
+        local x=$((8 + ${point%,*})) y=$((134 + ${point#*,}))
+        if [ $first = 1 ]; then
+            xdotool mousemove $x $y mousedown 1
+            first=0
+        else
+            for t in 1 2 3 4; do xdotool mousemove $((px + (x - px) * t / 4)) $((py + (y - py) * t / 4)); done
+        fi
+        px=$x py=$y
+    done
+    xdotool mouseup 1
+}
+clear_sheet() { xdotool mousemove 611 89 click 1; sleep 1; }
+example() { xdotool mousemove 675 89 click 1; }
+# The model menu's entries: 1 shoes, 2 objects, 3 facade labels.
+choose_model() { xdotool mousemove 160 43 click 1; sleep 1; xdotool mousemove 100 $((47 + 23 * $1)) click 1; sleep 1; }
 
-# Sketch: a balloon on a string, drawn with the mouse (the canvas is 512 px at (8, 134)).
-xdotool key ctrl+4
-sleep 1
+# First launch: the Sketch tab, a shoe example coloured by the shoes model.
+shot sketch_shoes 8
+# Shoes and a handbag drawn with the mouse, as a person would (thin pen, the model's default).
+clear_sheet
+stroke 100,190 86,240 80,300 84,350 110,372 250,376 400,376 452,366 478,340 470,312 440,296 \
+    390,280 340,250 300,222 268,206 220,214 170,206 130,196 100,190
+stroke 84,334 250,342 400,340 470,330
+stroke 300,222 322,262 350,284
+stroke 296,238 330,232
+stroke 312,254 344,246
+stroke 326,270 358,262
+stroke 120,300 150,250 200,232 250,236
+shot sketch_shoes_drawn 4
+clear_sheet
+stroke 170,80 166,250 152,330 150,380 160,410 300,412 440,410 470,392 462,352 400,330 \
+    330,306 296,262 290,80 170,80
+stroke 152,384 300,388 466,384
+stroke 170,104 290,104
+shot sketch_boot_drawn 4
+clear_sheet
+stroke 110,220 400,220 430,420 80,420 110,220
+stroke 180,220 186,140 220,100 255,90 290,100 324,140 330,220
+stroke 108,280 412,280
+stroke 240,280 240,310 272,310 272,280
+shot sketch_handbag_drawn 4
+# Objects: a balloon on a string (its thick pen comes with the model).
+choose_model 2
+clear_sheet
 cx=264 cy=330 r=130
 xdotool mousemove $((cx + r)) $cy mousedown 1
 for step in $(seq 1 48); do
@@ -59,7 +102,21 @@ done
 xdotool mouseup 1
 xdotool mousemove $cx $((cy + 150)) mousedown 1 mousemove $((cx - 10)) $((cy + 200)) \
     mousemove $((cx + 5)) $((cy + 250)) mousemove $((cx - 5)) $((cy + 300)) mouseup 1
-shot sketch 4
+shot sketch_objects 4
+# Facade labels: its example label map.
+choose_model 3
+clear_sheet
+example
+shot sketch_labels 4
+if [ "${ONLY_SKETCH:-0}" = 1 ]; then
+    xdotool key ctrl+q
+    wait $app || true
+    exit 0
+fi
+
+# Data: the bundled sketches are selected on first launch.
+xdotool key ctrl+1
+shot data 2
 
 # Train: Ctrl+Enter starts the Quick preset on the sample data.
 xdotool key ctrl+Return

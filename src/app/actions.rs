@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use super::background::Purpose;
+use crate::platform::bundled::DemoModel;
 use crate::worker::Command;
 
 /// An action decided in the UI.
@@ -36,6 +37,9 @@ pub enum UiAction {
     LoadSketchImage(PathBuf),
     /// Start the sketch from the next example drawing built into the app.
     LoadSketchExample,
+    /// A shipped model was chosen in the Sketch tab: its pen and sheet, and one of its
+    /// examples where the sheet holds none of the user's strokes.
+    SketchDemoChosen(DemoModel),
     /// Save the sketch and its translation to the output folder.
     SaveSketch,
     /// Score a run's checkpoints in the Checkpoints tab.

@@ -2,9 +2,6 @@
 //! commands (start, stop, translate), dialogs and background jobs, and the device choice.
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
-
-use image::DynamicImage;
 
 use super::StudioApp;
 use super::actions::UiAction;
@@ -14,7 +11,7 @@ use super::run_view::RunState;
 use super::state::CurrentRun;
 use crate::data::DiscoverOptions;
 use crate::inference::{ModelSource, TranslateOptions};
-use crate::platform::bundled::{self, DemoModel};
+use crate::platform::bundled::DemoModel;
 use crate::worker::{Command, TrainingRequest, TranslateInputs, TranslateRequest};
 
 /// Image files the dialogs offer.
@@ -103,6 +100,7 @@ impl StudioApp {
                 .background
                 .load_images(Purpose::SketchImage, vec![path]),
             UiAction::LoadSketchExample => self.load_sketch_example(),
+            UiAction::SketchDemoChosen(demo) => self.choose_sketch_demo(demo),
             UiAction::SaveSketch => self.save_sketch(),
             UiAction::OpenGallery(run_dir) => self.open_gallery(run_dir),
             UiAction::TranslateWithCheckpoint(dir) => self.translate_with_checkpoint(dir),
@@ -242,60 +240,6 @@ impl StudioApp {
                 false
             }
         }
-    }
-
-    /// Translates the sketch as it is now.
-    pub(super) fn translate_sketch(&mut self) {
-        let image = DynamicImage::ImageRgb8(self.sketch.sketch.image().clone());
-        let inputs = TranslateInputs::Images(vec![image]);
-        let requester = Requester::Sketch {
-            sent: Instant::now(),
-        };
-        self.request_translation(ModelTarget::Sketch, inputs, requester);
-    }
-
-    /// Starts the sketch from the next example drawing of the mode's demo model (a few KB of
-    /// PNG embedded in the binary, decoded here in well under a millisecond).
-    fn load_sketch_example(&mut self) {
-        let examples = bundled::example_drawings(self.sketch_demo());
-        let (name, png) = examples[self.sketch.next_example % examples.len()];
-        self.sketch.next_example += 1;
-        match image::load_from_memory(png) {
-            Ok(picture) => {
-                self.sketch.sketch.load(&picture);
-                self.translate_sketch();
-            }
-            Err(err) => self.status.error = Some(format!("example drawing {name}: {err}")),
-        }
-    }
-
-    /// The demo model of the Sketch tab's mode: label maps in palette mode, else line sketches.
-    fn sketch_demo(&self) -> DemoModel {
-        if self.settings.palette_mode {
-            DemoModel::Labels
-        } else {
-            DemoModel::Sketches
-        }
-    }
-
-    /// Writes the sketch and its translation into the output folder as new files, named by the
-    /// time (a save never replaces an earlier one).
-    fn save_sketch(&mut self) {
-        let stamp = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |elapsed| elapsed.as_secs());
-        let mut images = vec![(
-            String::new(),
-            DynamicImage::ImageRgb8(self.sketch.sketch.image().clone()),
-        )];
-        if let Some(result) = &self.sketch.result {
-            images.push(("-translated".into(), result.clone()));
-        }
-        self.background.save_new_images(
-            PathBuf::from(self.settings.output_dir.trim()),
-            format!("sketch-{stamp}"),
-            images,
-        );
     }
 }
 

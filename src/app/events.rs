@@ -214,6 +214,7 @@ impl StudioApp {
                 Purpose::SketchImage => match images.into_iter().next() {
                     Some((_, Ok(picture))) => {
                         self.sketch.sketch.load(&picture);
+                        self.sketch.example_shown = false;
                         self.translate_sketch();
                     }
                     Some((_, Err(message))) => self.status.error = Some(message),

@@ -5,7 +5,8 @@
 //!
 //! A frame reads top to bottom in `studio.rs`: [`StudioApp::pump`] takes what arrived (the
 //! logic in `events.rs`), [`StudioApp::ui`] lets each tab's `Panel` draw and queue
-//! `UiAction`s, and `commands.rs` applies them (worker commands, dialogs, jobs).
+//! `UiAction`s, and `commands.rs` applies them (worker commands, dialogs, jobs; the Sketch
+//! tab's in `sketch_commands.rs`).
 
 mod actions;
 mod background;
@@ -18,6 +19,7 @@ mod panels;
 mod requests;
 mod run_view;
 mod sketch;
+mod sketch_commands;
 mod state;
 mod studio;
 mod textures;

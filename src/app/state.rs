@@ -83,6 +83,10 @@ pub struct Settings {
     pub output_dir: String,
     /// The model of the Sketch tab.
     pub sketch_model: ModelPick,
+    /// The shipped model the Sketch tab uses when its choice is the demo.
+    pub sketch_demo: DemoModel,
+    /// Frame a drawing as the chosen model's training drawings were before translating it.
+    pub fit_drawing: bool,
     /// Brush diameter on the sketch canvas, in canvas pixels.
     pub brush_px: f32,
     /// Draw label maps in the facade palette instead of black lines.
@@ -94,9 +98,8 @@ pub struct Settings {
 }
 
 impl Default for Settings {
-    /// First launch: the bundled sketches selected, the Quick preset, the demo model. Where
-    /// no sample data is beside the program (an installed or copied binary), the app opens on
-    /// the Sketch tab, whose demo model travels inside the binary.
+    /// First launch: the Sketch tab with the shoes model (it travels inside the binary) and its
+    /// pen; the bundled sketches selected for training, the Quick preset.
     fn default() -> Self {
         let samples = bundled::sample_pairs_dir();
         let dataset_dir = samples
@@ -104,11 +107,7 @@ impl Default for Settings {
             .map(|dir| dir.join("sketches").display().to_string())
             .unwrap_or_default();
         Self {
-            tab: if samples.is_some() {
-                Tab::Data
-            } else {
-                Tab::Sketch
-            },
+            tab: Tab::Sketch,
             dataset_dir,
             direction: Direction::AtoB,
             layout: LayoutHint::Auto,
@@ -120,7 +119,9 @@ impl Default for Settings {
             translate: InferenceForm::default(),
             output_dir: "translated".into(),
             sketch_model: ModelPick::default(),
-            brush_px: 5.0,
+            sketch_demo: DemoModel::default(),
+            fit_drawing: true,
+            brush_px: DemoModel::default().pen_px(),
             palette_mode: false,
             gallery_run: String::new(),
             compare_runs: Vec::new(),

@@ -88,6 +88,12 @@ impl StudioApp {
         app
     }
 
+    /// Starts the Sketch tab from the chosen model's first example drawing, translated: what
+    /// the window shows on launch.
+    pub fn start_with_an_example(&mut self) {
+        self.actions.push(UiAction::LoadSketchExample);
+    }
+
     /// Takes worker events (on a time budget), background results and dropped files. Call once
     /// per frame before [`Self::ui`].
     pub fn pump(&mut self, ctx: &egui::Context) {

@@ -51,6 +51,7 @@ pub fn run(device: Option<DeviceChoice>, frame_log: Option<PathBuf>) -> eframe::
             let ctx = creation.egui_ctx.clone();
             let wake: Arc<dyn Fn() + Send + Sync> = Arc::new(move || ctx.request_repaint());
             let mut app = StudioApp::new(settings, Box::new(worker), wake);
+            app.start_with_an_example();
             app.frame_stats = frame_log.map(FrameStats::new);
             Ok(Box::new(app))
         }),

@@ -23,9 +23,13 @@ use super::{next_event, spawn_worker};
 #[derive(Debug, clap::Args)]
 pub struct TranslateArgs {
     /// The model: a run folder, a checkpoint folder, or reference weights (.pth, .safetensors).
-    /// Default: the demo model built into the binary (trained on sample_pairs/sketches).
+    /// Default: the built-in demo model `--demo` names.
     #[arg(long, short = 'm')]
     pub model: Option<PathBuf>,
+    /// Without --model, the demo model built into the binary: shoes (edges to shoes and
+    /// handbags), sketches (sample sketches to objects) or labels (facade label maps).
+    #[arg(long, conflicts_with = "model", default_value = "sketches", value_parser = parse_demo)]
+    pub demo: DemoModel,
     /// Images or folders of images.
     #[arg(required = true)]
     pub inputs: Vec<PathBuf>,
@@ -78,6 +82,17 @@ pub struct TranslateArgs {
     pub consistent: bool,
 }
 
+/// A demo model by its name.
+fn parse_demo(name: &str) -> Result<DemoModel, String> {
+    DemoModel::ALL
+        .into_iter()
+        .find(|demo| demo.name() == name)
+        .ok_or_else(|| {
+            let names: Vec<&str> = DemoModel::ALL.iter().map(|demo| demo.name()).collect();
+            format!("no demo model {name:?}: one of {}", names.join(", "))
+        })
+}
+
 /// Files and folders to the image files to translate (an error when there are none).
 fn expand_inputs(inputs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     let files = image_files(inputs)?;
@@ -92,8 +107,11 @@ pub fn translate_command(device: DeviceChoice, args: &TranslateArgs) -> anyhow::
     let model = match &args.model {
         Some(path) => ModelSource::from_path(path)?,
         None => {
-            eprintln!("no --model given: using the built-in demo model (sketches)");
-            ModelSource::Demo(DemoModel::Sketches)
+            eprintln!(
+                "no --model given: using the built-in demo model {}",
+                args.demo.name()
+            );
+            ModelSource::Demo(args.demo)
         }
     };
     let job = expand_inputs(&args.inputs)?;

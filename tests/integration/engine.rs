@@ -497,7 +497,7 @@ fn the_built_in_demo_model_colours_a_committed_sketch_from_any_folder() {
         })
         .count();
     assert!(coloured > 500, "only {coloured} coloured pixels");
-    let expected = image::open(examples.join("expected/house_sketch_demo.png"))
+    let expected = image::open(examples.join("expected/sketches/house.png"))
         .unwrap()
         .to_rgb8();
     let diff = mean_abs_diff(&result, &expected);

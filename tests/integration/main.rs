@@ -14,6 +14,7 @@ mod alloc_cap;
 mod checkpoints;
 mod data;
 mod data_detection;
+mod demo_models;
 mod engine;
 mod faults;
 mod fuzz;
@@ -35,6 +36,7 @@ mod training;
 mod ui;
 mod ui_insight;
 mod ui_seams;
+mod ui_sketch;
 mod util;
 mod worker_seams;
 

@@ -7,6 +7,7 @@ pub mod compare;
 pub mod data;
 pub mod model_pick;
 pub mod sketch;
+pub mod sketch_model;
 pub mod status;
 pub mod train;
 pub mod translate;

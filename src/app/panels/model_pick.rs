@@ -1,5 +1,6 @@
-//! The model chooser shared by the Translate and Sketch tabs: the demo model, the current run,
-//! a run or checkpoint folder, or reference PyTorch weights.
+//! The model chooser of the Translate tab (the demo model, the current run, a run or checkpoint
+//! folder, or reference PyTorch weights), and the folder and file fields the Sketch tab's menu
+//! shares with it.
 
 use crate::app::actions::UiAction;
 use crate::app::background::{ModelTarget, Purpose};
@@ -34,6 +35,17 @@ pub fn model_pick_ui(
                  its architecture is read from the weights",
             );
     });
+    model_path_ui(ui, pick, target, actions);
+    *pick != before
+}
+
+/// The folder or file field of a checkpoint or weights choice (nothing for the others).
+pub fn model_path_ui(
+    ui: &mut egui::Ui,
+    pick: &mut ModelPick,
+    target: ModelTarget,
+    actions: &mut Vec<UiAction>,
+) {
     match pick.choice {
         ModelChoice::Checkpoint => {
             ui.horizontal(|ui| {
@@ -65,5 +77,4 @@ pub fn model_pick_ui(
         }
         ModelChoice::Demo | ModelChoice::CurrentRun => {}
     }
-    *pick != before
 }

@@ -1,6 +1,7 @@
-//! The Sketch tab: a canvas with pen, eraser, rectangle and fill, brush size, undo / redo,
-//! clear and load; a palette mode for facade label maps. Every finished stroke is translated
-//! off the UI thread (the newest request wins) and the result is shown with its latency.
+//! The Sketch tab: a model menu, a canvas with pen, eraser, rectangle and fill, brush size,
+//! undo / redo, clear, examples and load; a palette mode for facade label maps. Every finished
+//! stroke is translated off the UI thread (the newest request wins) and the result is shown
+//! with its latency.
 //!
 //! The canvas replays the frame's raw pointer events rather than reading one pointer position
 //! per frame: when training makes frames slow, one frame can hold a whole stroke.
@@ -9,13 +10,14 @@ use egui::{Color32, PointerButton, Sense, TextureHandle, TextureOptions};
 use image::{DynamicImage, Rgb};
 
 use crate::app::actions::UiAction;
-use crate::app::background::{ModelTarget, Purpose};
-use crate::app::panels::model_pick::model_pick_ui;
+use crate::app::background::Purpose;
+use crate::app::panels::sketch_model::{MenuChange, sketch_model_ui};
 use crate::app::panels::translate::inference_ui;
 use crate::app::panels::{Panel, PanelCtx};
 use crate::app::sketch::{Sketch, Tool};
-use crate::app::state::Settings;
+use crate::app::state::{ModelChoice, Settings};
 use crate::app::textures::color_image;
+use crate::inference::drawing_frame::DrawingFrame;
 use crate::samples::facades::PALETTE;
 
 /// The sheet's side in pixels (the model's input is resized from it).
@@ -43,6 +45,9 @@ pub struct SketchView {
     pub error: Option<String>,
     /// The example drawing the Example button loads next.
     pub next_example: usize,
+    /// The sheet holds an example as loaded (no stroke since): choosing another shipped model
+    /// replaces it with one of that model's.
+    pub example_shown: bool,
     sheet: Option<(TextureHandle, u64)>,
     result_texture: Option<TextureHandle>,
 }
@@ -58,6 +63,7 @@ impl Default for SketchView {
             latency_ms: None,
             error: None,
             next_example: 0,
+            example_shown: false,
             sheet: None,
             result_texture: None,
         }
@@ -98,18 +104,14 @@ impl Panel for SketchView {
         let view = self;
         let (settings, actions) = (&mut *ctx.settings, &mut *ctx.actions);
         let in_flight = ctx.requests.sketch_in_flight();
-        let demo = if settings.palette_mode {
-            "labels"
-        } else {
-            "sketches"
+        let mut retranslate = match sketch_model_ui(ui, settings, actions) {
+            MenuChange::None => false,
+            MenuChange::Demo(demo) => {
+                actions.push(UiAction::SketchDemoChosen(demo));
+                false
+            }
+            MenuChange::Model => true,
         };
-        let mut retranslate = model_pick_ui(
-            ui,
-            &mut settings.sketch_model,
-            ModelTarget::Sketch,
-            demo,
-            actions,
-        );
         retranslate |= inference_ui(ui, &mut settings.translate);
         retranslate |= toolbar_ui(ui, settings, view, actions);
         ui.separator();
@@ -118,7 +120,9 @@ impl Panel for SketchView {
             .min(ui.available_height() - 40.0)
             .max(128.0);
         ui.horizontal_top(|ui| {
-            retranslate |= canvas_ui(ui, settings, view, side);
+            let stroke = canvas_ui(ui, settings, view, side);
+            view.example_shown &= !stroke;
+            retranslate |= stroke;
             result_ui(ui, view, side, in_flight);
         });
         if retranslate {
@@ -157,6 +161,7 @@ fn toolbar_ui(
         }
         if ui.button("Clear").clicked() {
             view.sketch.clear();
+            view.example_shown = false;
             changed = true;
         }
         if ui
@@ -177,11 +182,60 @@ fn toolbar_ui(
             actions.push(UiAction::SaveSketch);
         }
     });
+    changed |= mode_row_ui(ui, settings, view);
+    // Keyboard: undo and redo.
+    let (undo, redo) = ui.input_mut(|input| {
+        let redo = input.consume_key(egui::Modifiers::COMMAND, egui::Key::Y)
+            || input.consume_key(
+                egui::Modifiers::COMMAND | egui::Modifiers::SHIFT,
+                egui::Key::Z,
+            );
+        (
+            input.consume_key(egui::Modifiers::COMMAND, egui::Key::Z),
+            redo,
+        )
+    });
+    if undo {
+        changed |= view.sketch.undo();
+    }
+    if redo {
+        changed |= view.sketch.redo();
+    }
+    changed
+}
+
+/// The second row, always there so that the canvas does not move when the model changes: the
+/// fitting in line mode (enabled where the model's frame is known), palette mode for a model
+/// of the user's, the palette in palette mode. True when the drawing should be translated again.
+fn mode_row_ui(ui: &mut egui::Ui, settings: &mut Settings, view: &mut SketchView) -> bool {
+    let mut changed = false;
     ui.horizontal_wrapped(|ui| {
-        if ui
-            .checkbox(&mut settings.palette_mode, "palette mode (label maps)")
-            .on_hover_text("Draw facade label maps in the colours of sample_pairs/labels")
-            .changed()
+        let on_demo = settings.sketch_model.choice == ModelChoice::Demo;
+        if !settings.palette_mode {
+            let framed = on_demo && DrawingFrame::of_demo(settings.sketch_demo).is_some();
+            let mut fit = settings.fit_drawing && framed;
+            let response = ui
+                .add_enabled(
+                    framed,
+                    egui::Checkbox::new(&mut fit, "fit the drawing to the frame"),
+                )
+                .on_hover_text(
+                    "Scale and centre the drawing, and thin its lines, as the model's training \
+                     drawings were before it is translated (the canvas keeps what you drew)",
+                )
+                .on_disabled_hover_text(
+                    "Known for the shoes model only: this model's training drawings share no frame",
+                );
+            if response.changed() {
+                settings.fit_drawing = fit;
+                changed = true;
+            }
+        }
+        if !on_demo
+            && ui
+                .checkbox(&mut settings.palette_mode, "palette mode (label maps)")
+                .on_hover_text("Draw facade label maps in the colours of sample_pairs/labels")
+                .changed()
         {
             view.sketch
                 .set_background(sheet_color(settings.palette_mode));
@@ -202,24 +256,6 @@ fn toolbar_ui(
             }
         }
     });
-    // Keyboard: undo and redo.
-    let (undo, redo) = ui.input_mut(|input| {
-        let redo = input.consume_key(egui::Modifiers::COMMAND, egui::Key::Y)
-            || input.consume_key(
-                egui::Modifiers::COMMAND | egui::Modifiers::SHIFT,
-                egui::Key::Z,
-            );
-        (
-            input.consume_key(egui::Modifiers::COMMAND, egui::Key::Z),
-            redo,
-        )
-    });
-    if undo {
-        changed |= view.sketch.undo();
-    }
-    if redo {
-        changed |= view.sketch.redo();
-    }
     changed
 }
 

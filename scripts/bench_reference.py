@@ -137,11 +137,11 @@ def training_iteration(name, device="cpu", batch=1):
     return gen, real_a, iteration
 
 
-def run_reference(name, warmup, iterations, device="cpu", batch=1):
+def run_reference(name, warmup, iterations, device="cpu", batch=1, threads=None):
     """One configuration in this process: training s/iter and generator inference."""
     import torch
 
-    torch.set_num_threads(torch.get_num_threads())
+    torch.set_num_threads(threads or torch.get_num_threads())
     gen, real_a, iteration = training_iteration(name, device, batch)
 
     def sync():  # CUDA runs asynchronously: time the work, not its launch
@@ -172,9 +172,11 @@ def run_reference(name, warmup, iterations, device="cpu", batch=1):
             "infer_train_mode_secs": infer_train_mode, "peak_rss_bytes": peak}
 
 
-def run_ours(binary, name, warmup, iterations, device="cpu", batch=1):
+def run_ours(binary, name, warmup, iterations, device="cpu", batch=1, threads=None):
     ours_device = "gpu" if device == "cuda" else "cpu"
-    out = subprocess.run([binary, "--device", ours_device, "bench", "--json", "--configs", name,
+    thread_args = ["--threads", str(threads)] if threads else []
+    out = subprocess.run([binary, "--device", ours_device, *thread_args, "bench", "--json",
+                          "--configs", name,
                           "--batch", str(batch), "--warmup", str(warmup),
                           "--iterations", str(iterations)],
                          check=True, capture_output=True, text=True).stdout
@@ -194,11 +196,14 @@ def main():
                         help="cpu: both on the CPU; cuda: ours on the GPU (--device gpu), the "
                              "reference on CUDA")
     parser.add_argument("--batch", type=int, default=1, help="pairs per training iteration")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="CPU threads for both (default: ours one per physical core, "
+                             "PyTorch its own default)")
     parser.add_argument("--only-reference", metavar="NAME", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.only_reference:
         print(json.dumps(run_reference(args.only_reference, args.warmup, args.iterations,
-                                       args.device, args.batch)))
+                                       args.device, args.batch, args.threads)))
         return
     gib = 1 << 30
     keys = ("train_secs_per_iter", "infer_eval_secs", "infer_train_mode_secs", "peak_rss_bytes")
@@ -208,11 +213,12 @@ def main():
         rounds = []
         for _ in range(args.rounds):
             ours = run_ours(args.binary, name, args.warmup, args.iterations, args.device,
-                            args.batch)
+                            args.batch, args.threads)
             ref = json.loads(subprocess.run(
                 [sys.executable, __file__, "--only-reference", name, "--warmup", str(args.warmup),
                  "--iterations", str(args.iterations), "--device", args.device,
-                 "--batch", str(args.batch)],
+                 "--batch", str(args.batch),
+                 *(["--threads", str(args.threads)] if args.threads else [])],
                 check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
             rounds.append((ours, ref))
             print(f"{name}: ours {ours['train_secs_per_iter']:.4f} s/iter "
@@ -220,7 +226,7 @@ def main():
                   f"reference {ref['train_secs_per_iter']:.4f} s/iter "
                   f"(first step {ref['first_step_secs']:.1f} s)", file=sys.stderr)
         rows.append((name, rounds))
-    print(f"device {args.device}, batch {args.batch}; medians over {args.rounds} alternating "
+    print(f"device {args.device}, batch {args.batch}, threads {args.threads or 'default'}; medians over {args.rounds} alternating "
           "rounds; ratio = median of the per-round ratios ours / reference")
     print("| cfg | batch | train s/iter ours | reference | ratio | samples/s ours | reference "
           "| first step ours | reference "

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::{FrameStats, Settings, StudioApp};
 use crate::platform::device::DeviceChoice;
+use crate::platform::threads::training_threads_beside_window;
 use crate::worker::{WorkerHandle, WorkerOptions};
 
 /// Progress and previews repaint the window at most this often: on a software renderer a
@@ -16,7 +17,11 @@ const PROGRESS_REPAINT: Duration = Duration::from_millis(250);
 /// Opens the main window and blocks until it is closed. `device` replaces the device of the saved
 /// settings. With `frame_log`, the interval of every frame while a run trains is recorded and
 /// written there on exit (for measuring responsiveness).
-pub fn run(device: Option<DeviceChoice>, frame_log: Option<PathBuf>) -> eframe::Result {
+pub fn run(
+    device: Option<DeviceChoice>,
+    frame_log: Option<PathBuf>,
+    threads: Option<usize>,
+) -> eframe::Result {
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("pix2pix-studio")
@@ -46,6 +51,7 @@ pub fn run(device: Option<DeviceChoice>, frame_log: Option<PathBuf>) -> eframe::
                 }),
                 WorkerOptions {
                     background_priority: true,
+                    background_threads: Some(training_threads_beside_window(threads)),
                 },
             )?;
             let ctx = creation.egui_ctx.clone();

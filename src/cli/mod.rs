@@ -28,6 +28,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use pix2pix_studio::platform::device::DeviceChoice;
+use pix2pix_studio::platform::threads;
 use pix2pix_studio::samples::{SampleCounts, make_samples};
 use pix2pix_studio::worker::{Event, WorkerHandle};
 
@@ -39,6 +40,10 @@ pub struct Cli {
     /// cpu. For the app, it replaces the device saved in its settings.
     #[arg(long, global = true)]
     pub device: Option<DeviceChoice>,
+    /// Threads for the CPU backend (default: one per physical core; the app's training leaves
+    /// one core to the window where there are four or more). For machines shared with others.
+    #[arg(long, global = true, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub threads: Option<u16>,
     /// With no subcommand: record the interval of every frame of the window into this file
     /// (one value in ms per line, p50 / p95 first) for measuring responsiveness.
     #[arg(long)]
@@ -100,8 +105,12 @@ pub struct MakeSamplesArgs {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     // The app looks for the GPU in its worker, after the window opens.
     let device = cli.device.unwrap_or_default();
+    let threads = cli.threads.map(usize::from);
+    if let Err(message) = threads::use_global_threads(threads::compute_threads(threads)) {
+        log::warn!("{message}");
+    }
     match cli.command {
-        None => pix2pix_studio::app::run(cli.device, cli.frame_log)
+        None => pix2pix_studio::app::run(cli.device, cli.frame_log, threads)
             .map_err(|err| anyhow::anyhow!("could not open the window: {err}")),
         Some(Command::Train(args)) => train::train_command(device, &args),
         Some(Command::Translate(args)) => translate::translate_command(device, &args),

@@ -52,7 +52,6 @@ impl WorkerHandle {
         let sink = EventSink::new(event_sender, Arc::clone(&wake));
         let translation_sink = sink.clone();
         let translation_live = Arc::clone(&live);
-        let background = options.background_priority;
         let translation_thread = std::thread::Builder::new()
             .name("translate".into())
             .spawn(move || {
@@ -60,7 +59,7 @@ impl WorkerHandle {
                     &translation_receiver,
                     translation_sink,
                     translation_live,
-                    background,
+                    options,
                 );
             })
             .map_err(|err| {

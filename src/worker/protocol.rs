@@ -24,6 +24,8 @@ pub struct WorkerOptions {
     /// responsive and translations (at the caller's priority) go first. The app sets it; the
     /// CLI works at its own priority.
     pub background_priority: bool,
+    /// Threads of those background pools; `None`: rayon's default (one per logical CPU).
+    pub background_threads: Option<usize>,
 }
 
 /// What to train and where.

@@ -40,12 +40,15 @@ pub(crate) enum Yielding {
 /// translation (on the global pool, at the UI's priority) runs ahead of that work, which loses
 /// nothing when nothing else wants the CPU. Without the pool (the CLI) the work runs at the
 /// caller's priority. Failure to build the pool or to lower a thread only costs
-/// responsiveness, so it is logged, not reported.
+/// responsiveness, so it is logged, not reported. `threads`: the pool's size (rayon's default
+/// without it).
 pub(crate) fn low_priority_pool(
     name: &'static str,
     yielding: Yielding,
+    threads: Option<usize>,
 ) -> Option<rayon::ThreadPool> {
     let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.unwrap_or(0))
         .thread_name(move |index| format!("{name}-{index}"))
         .start_handler(move |_| {
             if let Err(err) = lower_current_thread(yielding) {

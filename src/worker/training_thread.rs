@@ -89,7 +89,13 @@ impl Worker {
             start_abandoned: false,
             training_pool: options
                 .background_priority
-                .then(|| low_priority_pool("train", Yielding::LowestPriority))
+                .then(|| {
+                    low_priority_pool(
+                        "train",
+                        Yielding::LowestPriority,
+                        options.background_threads,
+                    )
+                })
                 .flatten(),
             live,
             translations,

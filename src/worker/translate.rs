@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::Receiver;
 
 use super::protocol::{
-    Command, Event, GalleryRequest, JudgeRequest, TranslateInputs, TranslateRequest,
+    Command, Event, GalleryRequest, JudgeRequest, TranslateInputs, TranslateRequest, WorkerOptions,
 };
 use super::sink::EventSink;
 use super::threads::{Yielding, device_hint, low_priority_pool, panic_message};
@@ -140,6 +140,8 @@ struct ScoringPools {
     /// At nice 19, like training: while a run trains, the scoring shares the CPU with it
     /// (in the idle class it would get a sixth of it).
     lowest: Option<Option<rayon::ThreadPool>>,
+    /// Their size (rayon's default without it).
+    threads: Option<usize>,
 }
 
 impl ScoringPools {
@@ -150,7 +152,8 @@ impl ScoringPools {
         } else {
             (&mut self.idle, Yielding::IdleOnly)
         };
-        slot.get_or_insert_with(|| low_priority_pool("score", yielding))
+        let threads = self.threads;
+        slot.get_or_insert_with(|| low_priority_pool("score", yielding, threads))
             .as_ref()
     }
 }
@@ -197,13 +200,16 @@ pub(crate) fn run(
     jobs: &Receiver<Job>,
     sink: EventSink,
     live: Arc<LiveModel>,
-    background_priority: bool,
+    options: WorkerOptions,
 ) {
     let mut translations = Translations {
         sink,
         live,
         cached: None,
-        scoring_pools: background_priority.then(ScoringPools::default),
+        scoring_pools: options.background_priority.then(|| ScoringPools {
+            threads: options.background_threads,
+            ..ScoringPools::default()
+        }),
     };
     while let Ok(job) = jobs.recv() {
         translations.handle_guarded(&job, |translations, job| match job {

@@ -158,11 +158,12 @@ fn the_cli_trains_at_the_priority_it_was_started_with() {
 }
 
 #[test]
-fn the_app_worker_trains_on_low_priority_threads_and_translates_at_its_own() {
+fn the_app_worker_trains_on_its_count_of_low_priority_threads_and_translates_at_its_own() {
     let worker = WorkerHandle::spawn_with(
         std::sync::Arc::new(|_| {}),
         pix2pix_studio::worker::WorkerOptions {
             background_priority: true,
+            background_threads: Some(3),
         },
     )
     .unwrap();
@@ -183,7 +184,11 @@ fn the_app_worker_trains_on_low_priority_threads_and_translates_at_its_own() {
         .iter()
         .filter(|(name, _)| name.starts_with("train-"))
         .collect();
-    assert!(!training.is_empty(), "{threads:?}");
+    assert_eq!(
+        training.len(),
+        3,
+        "the pool has the threads asked for: {threads:?}"
+    );
     assert!(
         training.iter().all(|(_, nice)| *nice == 19),
         "training threads run at the lowest priority: {threads:?}"

@@ -107,6 +107,7 @@ fn bench_in_child(
     let exe = std::env::current_exe().context("finding this program to run the benchmark")?;
     let output = std::process::Command::new(exe)
         .args(["--device", &choice.to_string(), "bench", "--json"])
+        .args(["--threads", &rayon::current_num_threads().to_string()])
         .args(["--configs", &config.name.to_string()])
         .args(["--batch", &args.batch.to_string()])
         .args(["--warmup", &args.warmup.to_string()])

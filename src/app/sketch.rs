@@ -73,6 +73,11 @@ impl Sketch {
         self.background
     }
 
+    /// Whether the sheet holds nothing but its background.
+    pub fn is_blank(&self) -> bool {
+        self.image.pixels().all(|pixel| *pixel == self.background)
+    }
+
     /// Whether a stroke is being drawn.
     pub fn is_drawing(&self) -> bool {
         self.stroke.is_some()
@@ -168,7 +173,7 @@ impl Sketch {
     /// A new sheet colour: palette mode and line mode have different backgrounds. The sheet is
     /// cleared to it (undoable) when it was blank.
     pub fn set_background(&mut self, background: Rgb<u8>) {
-        let was_blank = self.image.pixels().all(|pixel| *pixel == self.background);
+        let was_blank = self.is_blank();
         self.background = background;
         if was_blank {
             self.clear();

@@ -12,7 +12,7 @@ use super::panels::sketch::sheet_color;
 use super::requests::Requester;
 use super::sketch::Tool;
 use super::state::ModelChoice;
-use crate::inference::drawing_frame::{DrawingFrame, frame_drawing};
+use crate::inference::drawing_frame::frame_drawing;
 use crate::platform::bundled::{self, DemoModel};
 use crate::worker::TranslateInputs;
 
@@ -21,9 +21,10 @@ impl StudioApp {
     /// that is known and asked for.
     pub(super) fn translate_sketch(&mut self) {
         let drawing = self.sketch.sketch.image();
-        let on_demo = self.settings.sketch_model.choice == ModelChoice::Demo;
-        let frame = DrawingFrame::of_demo(self.settings.sketch_demo)
-            .filter(|_| on_demo && self.settings.fit_drawing);
+        let frame = self
+            .settings
+            .sketch_frame()
+            .filter(|_| self.settings.fit_drawing);
         let image = DynamicImage::ImageRgb8(match frame {
             Some(frame) => frame_drawing(drawing, frame),
             None => drawing.clone(),
@@ -59,13 +60,7 @@ impl StudioApp {
         self.settings.brush_px = demo.pen_px();
         self.sketch.tool = if palette { Tool::Rectangle } else { Tool::Pen };
         self.sketch.next_example = 0;
-        let sheet = self.sketch.sketch.background();
-        let blank = self
-            .sketch
-            .sketch
-            .image()
-            .pixels()
-            .all(|pixel| *pixel == sheet);
+        let blank = self.sketch.sketch.is_blank();
         self.sketch.sketch.set_background(sheet_color(palette));
         if blank || self.sketch.example_shown {
             self.load_sketch_example();

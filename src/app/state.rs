@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{RunConfig, RunOptions};
 use crate::data::{Direction, LayoutHint};
+use crate::inference::drawing_frame::DrawingFrame;
 use crate::inference::tiling::Tiling;
 use crate::inference::{ModelSource, SizeMode, TranslateOptions};
 use crate::model::NormMode;
@@ -129,6 +130,17 @@ impl Default for Settings {
     }
 }
 
+impl Settings {
+    /// The frame the Sketch tab's model was trained in, where it is known (a shipped model's,
+    /// see [`DrawingFrame::of_demo`]); whether drawings are fitted to it is `fit_drawing`.
+    pub fn sketch_frame(&self) -> Option<DrawingFrame> {
+        match self.sketch_model.choice {
+            ModelChoice::Demo => DrawingFrame::of_demo(self.sketch_demo),
+            ModelChoice::CurrentRun | ModelChoice::Checkpoint | ModelChoice::Weights => None,
+        }
+    }
+}
+
 /// The training presets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Preset {
@@ -225,7 +237,8 @@ impl TrainForm {
 /// Which generator a tab uses.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ModelChoice {
-    /// The demo model built into the binary (sketches, or labels in palette mode).
+    /// A model built into the binary: `Settings::sketch_demo` in the Sketch tab, the
+    /// sketches model in the Translate tab.
     #[default]
     Demo,
     /// The run being trained, or the last one trained in this session.

@@ -17,7 +17,6 @@ use crate::app::panels::{Panel, PanelCtx};
 use crate::app::sketch::{Sketch, Tool};
 use crate::app::state::{ModelChoice, Settings};
 use crate::app::textures::color_image;
-use crate::inference::drawing_frame::DrawingFrame;
 use crate::samples::facades::PALETTE;
 
 /// The sheet's side in pixels (the model's input is resized from it).
@@ -212,7 +211,7 @@ fn mode_row_ui(ui: &mut egui::Ui, settings: &mut Settings, view: &mut SketchView
     ui.horizontal_wrapped(|ui| {
         let on_demo = settings.sketch_model.choice == ModelChoice::Demo;
         if !settings.palette_mode {
-            let framed = on_demo && DrawingFrame::of_demo(settings.sketch_demo).is_some();
+            let framed = settings.sketch_frame().is_some();
             let mut fit = settings.fit_drawing && framed;
             let response = ui
                 .add_enabled(

@@ -8,6 +8,12 @@ docs/performance.md (ours comes from `pix2pix-studio bench --profile`).
     python3 scripts/profile_reference.py --config A --by-layer --binary target/release/pix2pix-studio
         every convolution shape's time per iteration (forward + backward), the reference's next
         to ours (`bench --profile --json`), largest first
+    python3 scripts/profile_reference.py --config A --by-part --threads 1,2
+        each part of an iteration (convolutions, BatchNorm, activations, Adam, the rest) at
+        each thread count, the reference's and ours, with the speed-up from the first count
+        to the last: how well each part uses the cores
+
+`--threads N` (or a list) sets torch's intra-op threads and our binary's `--threads`.
 
 Needs torch (CPU is enough). The project itself never needs Python.
 """
@@ -56,12 +62,104 @@ def by_layer(prof, iterations):
     return times
 
 
-def ours_by_layer(binary, config, warmup, iterations):
-    out = subprocess.run([binary, "--device", "cpu", "bench", "--json", "--profile",
-                          "--configs", config, "--warmup", str(warmup),
+# The parts of an iteration both sides can name: each reference operator (self CPU time, so
+# nothing is counted twice) and each of our profile's kinds falls in one; the rest is the
+# iteration's time outside them (concatenation, losses, copies, autograd's bookkeeping).
+PARTS = ("convolutions", "BatchNorm", "activations", "Adam", "everything else", "whole iteration")
+OUR_PARTS = {"Conv": "convolutions", "ConvAdjoint": "convolutions", "WeightGrad": "convolutions",
+             "BatchNorm": "BatchNorm", "Activation": "activations", "Adam": "Adam"}
+
+
+def reference_part(event):
+    """The part a reference operator's self time belongs to (Adam: everything under
+    `Optimizer.step`, whichever of its implementations runs)."""
+    parent = event.cpu_parent
+    while parent is not None:
+        if parent.name.startswith("Optimizer.step"):
+            return "Adam"
+        parent = parent.cpu_parent
+    operator = event.name
+    if "convolution" in operator:
+        return "convolutions"
+    if "batch_norm" in operator:
+        return "BatchNorm"
+    if any(name in operator for name in ("leaky_relu", "aten::relu", "threshold", "tanh")):
+        return "activations"
+    return "everything else"
+
+
+def reference_by_part(config, warmup, iterations):
+    """ms per iteration of each part, the reference with torch's current thread count."""
+    import time
+    from torch.profiler import ProfilerActivity, profile
+
+    _, _, iteration = training_iteration(config)
+    for _ in range(warmup):
+        iteration()
+    times = defaultdict(float)
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(iterations):
+            iteration()
+    for event in prof.events():
+        times[reference_part(event)] += event.self_cpu_time_total / 1e3 / iterations
+    # The whole iteration unprofiled (the profiler's own overhead stays out of it).
+    start = time.perf_counter()
+    for _ in range(iterations):
+        iteration()
+    whole = (time.perf_counter() - start) / iterations * 1e3
+    times["everything else"] = max(0.0, whole - sum(v for k, v in times.items()
+                                                    if k != "everything else"))
+    times["whole iteration"] = whole
+    return times
+
+
+def ours_profile(binary, config, warmup, iterations, threads=None):
+    thread_args = ["--threads", str(threads)] if threads else []
+    out = subprocess.run([binary, "--device", "cpu", *thread_args, "bench", "--json",
+                          "--profile", "--configs", config, "--warmup", str(warmup),
                           "--iterations", str(iterations)],
                          check=True, capture_output=True, text=True).stdout
-    result = json.loads(out.strip().splitlines()[-1])
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def ours_by_part(binary, config, warmup, iterations, threads):
+    """ms per iteration of each part, ours (`bench --profile --json`)."""
+    result = ours_profile(binary, config, warmup, iterations, threads)
+    times = defaultdict(float)
+    for entry in result["profile"]["entries"]:
+        times[OUR_PARTS[entry["operation"]["kind"]]] += entry["totals"]["secs"] * 1e3
+    whole = result["profile"]["mean_secs_per_iter"] * 1e3
+    times["everything else"] = max(0.0, whole - sum(times.values()))
+    times["whole iteration"] = whole
+    return times
+
+
+def print_by_part(args, thread_counts):
+    import torch
+
+    reference, ours = {}, {}
+    for threads in thread_counts:
+        torch.set_num_threads(threads)
+        reference[threads] = reference_by_part(args.config, args.warmup, args.iterations)
+        ours[threads] = ours_by_part(args.binary, args.config, args.warmup, args.iterations,
+                                     threads)
+    first, last = thread_counts[0], thread_counts[-1]
+    counts = " | ".join(f"{n} thr." for n in thread_counts)
+    print(f"config {args.config}: ms per training iteration by part; speed-up = "
+          f"{first} thread(s) / {last}")
+    print(f"| part | reference {counts} | speed-up | ours {counts} | speed-up |")
+    print("| --- |" + " --- |" * (2 * len(thread_counts) + 2))
+    for part in PARTS:
+        cells = []
+        for side in (reference, ours):
+            cells += [f"{side[n][part]:.1f}" for n in thread_counts]
+            slow, fast = side[first][part], side[last][part]
+            cells.append(f"{slow / fast:.2f}" if fast > 0 else "-")
+        print(f"| {part} | " + " | ".join(cells) + " |")
+
+
+def ours_by_layer(binary, config, warmup, iterations, threads=None):
+    result = ours_profile(binary, config, warmup, iterations, threads)
     times = defaultdict(float)
     for entry in result["profile"]["entries"]:
         operation = entry["operation"]
@@ -78,10 +176,21 @@ def main():
     parser.add_argument("--iterations", type=int, default=5)
     parser.add_argument("--rows", type=int, default=25)
     parser.add_argument("--by-layer", action="store_true")
+    parser.add_argument("--by-part", action="store_true")
+    parser.add_argument("--threads", default=None,
+                        help="torch's threads and ours: N, or a list N,M for --by-part")
     parser.add_argument("--binary", default="target/release/pix2pix-studio")
     args = parser.parse_args()
+    thread_counts = [int(n) for n in args.threads.split(",")] if args.threads else []
+    if args.by_part:
+        print_by_part(args, thread_counts or [1, 2])
+        return
 
+    import torch
     from torch.profiler import ProfilerActivity, profile
+
+    if thread_counts:
+        torch.set_num_threads(thread_counts[0])
 
     _, _, iteration = training_iteration(args.config)
     for _ in range(args.warmup):
@@ -94,7 +203,8 @@ def main():
         print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=args.rows))
         return
     reference = by_layer(prof, args.iterations)
-    ours, ours_iteration = ours_by_layer(args.binary, args.config, args.warmup, args.iterations)
+    ours, ours_iteration = ours_by_layer(args.binary, args.config, args.warmup, args.iterations,
+                                         thread_counts[0] if thread_counts else None)
     print(f"config {args.config}: convolution time per iteration and layer shape, forward + "
           f"backward, ms (ours: {ours_iteration:.3f} s/iter)")
     print("| layer (C→O @ input) | reference ms | ours ms | ratio |")

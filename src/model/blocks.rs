@@ -10,11 +10,11 @@
 
 use burn::module::{Module, Param, RunningState};
 use burn::tensor::Tensor;
-use burn::tensor::module::{batch_norm, batch_norm_train};
+use burn::tensor::module::batch_norm;
 use serde::{Deserialize, Serialize};
 
 use super::init::WeightInit;
-use crate::platform::kernels::{conv_transpose2d, conv2d};
+use crate::platform::kernels::{batch_norm_train, conv_transpose2d, conv2d};
 
 /// Kernel size of every convolution in both networks.
 pub const KERNEL: usize = 4;

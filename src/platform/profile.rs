@@ -28,6 +28,8 @@ pub enum Kind {
     WeightGrad,
     /// LeakyReLU or ReLU, forward or backward.
     Activation,
+    /// BatchNorm with batch statistics, forward or backward.
+    BatchNorm,
     /// One optimiser step over a whole network.
     Adam,
 }
@@ -40,6 +42,7 @@ impl Kind {
             Kind::ConvAdjoint => "conv adjoint",
             Kind::WeightGrad => "weight grad",
             Kind::Activation => "activation",
+            Kind::BatchNorm => "batch norm",
             Kind::Adam => "adam",
         }
     }
@@ -101,7 +104,9 @@ impl Operation {
             Kind::Conv | Kind::ConvAdjoint | Kind::WeightGrad => {
                 format!("{channels}→{out_channels} @{height}×{width} k{kernel} s{stride}")
             }
-            Kind::Activation | Kind::Adam => format!("{:.1} M values", channels as f64 / 1e6),
+            Kind::Activation | Kind::BatchNorm | Kind::Adam => {
+                format!("{:.1} M values", channels as f64 / 1e6)
+            }
         }
     }
 }

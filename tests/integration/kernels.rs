@@ -1,4 +1,5 @@
-//! The CPU convolution kernels agree with burn's reference convolutions, forward and backward.
+//! The CPU kernels agree with burn's own operations (convolutions, BatchNorm) and PyTorch's
+//! activations, forward and backward.
 
 use burn::tensor::module::{conv_transpose2d as burn_conv_transpose2d, conv2d as burn_conv2d};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
@@ -156,6 +157,71 @@ fn leaky_relu_and_relu_match_pytorch_forward_and_backward_including_at_zero() {
             );
         }
         assert!(x_values.contains(&0.0), "the input has exact zeros");
+    }
+}
+
+/// Output, mean, variance and the gradients of x, gamma and beta of `sum(bn(x) * probe)`.
+fn batch_norm_results(
+    f: impl Fn(Tensor<4>, Tensor<1>, Tensor<1>, f64) -> burn::tensor::module::BatchNormTrainOutput<4>,
+    x: &Tensor<4>,
+    gamma: &Tensor<1>,
+    beta: &Tensor<1>,
+    probe: &Tensor<4>,
+) -> [Vec<f32>; 6] {
+    let x = x.clone().autodiff().require_grad();
+    let gamma = gamma.clone().autodiff().require_grad();
+    let beta = beta.clone().autodiff().require_grad();
+    let result = f(x.clone(), gamma.clone(), beta.clone(), 1e-5);
+    let output = values(result.output.clone().inner());
+    let grads = result.output.mul(probe.clone().autodiff()).sum().backward();
+    [
+        output,
+        values(result.mean.inner()),
+        values(result.variance.inner()),
+        values(x.grad(&grads).unwrap()),
+        values(gamma.grad(&grads).unwrap()),
+        values(beta.grad(&grads).unwrap()),
+    ]
+}
+
+#[test]
+fn batch_norm_matches_burn_forward_and_backward() {
+    let device = Device::flex();
+    // Planes that leave a remainder after the 16-lane blocks, whole blocks at batch 1, the inner
+    // layers' small planes (many channels to a task), and a strided view.
+    let shapes = [[2, 3, 5, 7], [1, 8, 16, 16], [2, 40, 2, 2], [3, 6, 9, 4]];
+    for (index, shape) in shapes.into_iter().enumerate() {
+        let x = random(shape, &device).mul_scalar(4.0).sub_scalar(1.0);
+        let x = if index == 3 { x.swap_dims(2, 3) } else { x };
+        let channels = shape[1];
+        let gamma = random([channels], &device).add_scalar(0.5);
+        let beta = random([channels], &device);
+        let probe = random(x.dims(), &device);
+        let ours = batch_norm_results(
+            pix2pix_studio::platform::kernels::batch_norm_train,
+            &x,
+            &gamma,
+            &beta,
+            &probe,
+        );
+        let reference = batch_norm_results(
+            burn::tensor::module::batch_norm_train,
+            &x,
+            &gamma,
+            &beta,
+            &probe,
+        );
+        let names = [
+            "output",
+            "mean",
+            "variance",
+            "x gradient",
+            "gamma gradient",
+            "beta gradient",
+        ];
+        for ((ours, reference), name) in ours.iter().zip(&reference).zip(names) {
+            assert_close(ours, reference, &format!("{shape:?} {name}"));
+        }
     }
 }
 

@@ -9,13 +9,16 @@
 //! convolution of the U-Net's up path reuses the same three with the roles swapped.
 //!
 //! LeakyReLU and ReLU get the same treatment (`activation.rs`): one pass each way instead of
-//! burn's five.
+//! burn's five; BatchNorm with batch statistics (`batch_norm.rs`) two parallel passes each way
+//! instead of burn's chain of single-threaded operations.
 //!
 //! Only host-memory tensors take this path ([`conv2d`], [`conv_transpose2d`], [`leaky_relu`],
-//! [`relu`] check the device); on a GPU the layers call burn's own operations.
+//! [`relu`], [`batch_norm_train`] check the device); on a GPU the layers call burn's own
+//! operations.
 
 mod activation;
 mod autodiff;
+mod batch_norm;
 mod direct;
 mod flex;
 mod gemm;
@@ -23,10 +26,13 @@ pub mod im2col;
 mod scratch;
 
 use burn::backend::tensor::FloatTensor;
-use burn::backend::{Backend, Dispatch, backend_extension};
+use burn::backend::{Backend, Dispatch, ExtensionType, backend_extension};
 use burn::tensor::Tensor;
 use burn::tensor::activation::{leaky_relu as burn_leaky_relu, relu as burn_relu};
-use burn::tensor::module::{conv_transpose2d as burn_conv_transpose2d, conv2d as burn_conv2d};
+use burn::tensor::module::{
+    BatchNormTrainOutput, batch_norm_train as burn_batch_norm_train,
+    conv_transpose2d as burn_conv_transpose2d, conv2d as burn_conv2d,
+};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 
 use crate::platform::device::is_host_memory;
@@ -77,6 +83,68 @@ pub trait ActivationKernels: Backend {
         grad: FloatTensor<Self>,
         slope: f32,
     ) -> FloatTensor<Self>;
+}
+
+/// What [`NormKernels::norm_train_forward`] returns: the normalised output and the batch's
+/// per-channel statistics `[C]`, which are not differentiated.
+#[derive(ExtensionType)]
+pub struct NormTrainOutput<B: Backend> {
+    /// The input normalised, scaled by `gamma` and shifted by `beta`.
+    pub output: FloatTensor<B>,
+    /// The batch's mean.
+    pub mean: FloatTensor<B>,
+    /// The batch's variance, biased, as the output is normalised with it.
+    pub variance: FloatTensor<B>,
+    /// `1 / sqrt(variance + epsilon)` (PyTorch's `save_invstd`), what the backward pass uses.
+    pub inverse_deviation: FloatTensor<B>,
+}
+
+/// BatchNorm normalising with the batch's own statistics, and its gradients.
+#[backend_extension(Flex, Autodiff)]
+pub trait NormKernels: Backend {
+    /// `[B, C, …]` normalised per channel with the batch's mean and biased variance, then
+    /// scaled by `gamma` and shifted by `beta`.
+    fn norm_train_forward(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> NormTrainOutput<Self>;
+
+    /// The gradients `(x, gamma, beta)` given the forward's input, its statistics and the
+    /// output gradient.
+    fn norm_train_backward(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        mean: FloatTensor<Self>,
+        inverse_deviation: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+}
+
+/// burn's `batch_norm_train` (PyTorch's `BatchNorm2d` in training mode, before the running
+/// statistics move): the normalised output and the batch's mean and biased variance, the
+/// statistics detached.
+pub fn batch_norm_train(
+    x: Tensor<4>,
+    gamma: Tensor<1>,
+    beta: Tensor<1>,
+    epsilon: f64,
+) -> BatchNormTrainOutput<4> {
+    if !is_host_memory(&x.device()) {
+        return burn_batch_norm_train(x, gamma, beta, epsilon);
+    }
+    let result = <Dispatch as NormKernels>::norm_train_forward(
+        x.into_dispatch(),
+        gamma.into_dispatch(),
+        beta.into_dispatch(),
+        epsilon,
+    );
+    BatchNormTrainOutput {
+        output: Tensor::from_dispatch(result.output),
+        mean: Tensor::from_dispatch(result.mean),
+        variance: Tensor::from_dispatch(result.variance),
+    }
 }
 
 /// PyTorch's `LeakyReLU(slope)`: `x > 0 ? x : slope·x`, its gradient `slope` where `x <= 0`.

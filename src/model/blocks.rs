@@ -216,6 +216,17 @@ impl BatchNorm2d {
                 );
                 self.num_batches_tracked
                     .update(count.add_scalar(1.0).detach());
+                // burn keeps each thread's newest update aside, and `value_sync` folds in only
+                // the reading thread's: a step on another thread of a pool read the statistics
+                // from before the last step, and the two threads' updates were later averaged.
+                // Folding each update in on the thread that made it keeps one sequence.
+                for state in [
+                    &self.running_mean,
+                    &self.running_var,
+                    &self.num_batches_tracked,
+                ] {
+                    state.value_sync();
+                }
                 result.output
             }
         }
@@ -345,4 +356,52 @@ fn instance_norm(input: Tensor<4>) -> Tensor<4> {
     flat.sub(mean)
         .div(var.add_scalar(NORM_EPS).sqrt())
         .reshape([batch, channels, height, width])
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::tensor::TensorData;
+
+    use super::*;
+    use crate::platform::device;
+    use crate::platform::readback::host_values;
+
+    fn statistics_after_two_steps(second_step_elsewhere: bool) -> Vec<Vec<f32>> {
+        let device = device::cpu().device;
+        let vector = |values: [f32; 2]| {
+            Tensor::<1>::from_data(TensorData::new(values.to_vec(), [2]), &device)
+        };
+        let norm = BatchNorm2d::new(
+            vector([1.0, 1.0]),
+            vector([0.0, 0.0]),
+            vector([0.0, 0.0]),
+            vector([1.0, 1.0]),
+            Tensor::<1>::from_data(TensorData::new(vec![0.0f32], [1]), &device),
+        );
+        let batch = |offset: f32| {
+            let values: Vec<f32> = (0..16).map(|i| (i as f32 * 0.7).sin() + offset).collect();
+            Tensor::<4>::from_data(TensorData::new(values, [2, 2, 2, 2]), &device)
+        };
+        let _ = norm.forward(batch(1.0), NormMode::Train);
+        if second_step_elsewhere {
+            std::thread::scope(|scope| {
+                scope.spawn(|| norm.forward(batch(3.0), NormMode::Train));
+            });
+        } else {
+            let _ = norm.forward(batch(3.0), NormMode::Train);
+        }
+        let (mean, var, count) = norm.statistics();
+        [mean, var, count]
+            .into_iter()
+            .map(|state| host_values(state, "a statistic").expect("f32 statistics"))
+            .collect()
+    }
+
+    #[test]
+    fn running_statistics_lost_a_step_when_steps_ran_on_different_threads() {
+        // The app trains on a pool: consecutive steps may run on different threads.
+        let one_thread = statistics_after_two_steps(false);
+        assert_eq!(one_thread[2], [2.0], "two steps tracked");
+        assert_eq!(statistics_after_two_steps(true), one_thread);
+    }
 }

@@ -15,6 +15,7 @@ use super::threads::{Yielding, device_hint, low_priority_pool, panic_message};
 use super::trainer::{StepOutcome, Trainer};
 use super::translate::{Job, LiveModel};
 use crate::platform::device::{self, DeviceChoice};
+use crate::platform::threads::on_global_pool;
 use crate::training::checkpoint::CheckpointKind;
 
 /// Whether the worker goes on after a command.
@@ -157,14 +158,15 @@ impl Worker {
         }
     }
 
-    /// Runs training work on the training pool (or the current one).
+    /// Runs training work on a thread of the training pool, or of the global pool without one
+    /// (the CLI): see [`on_global_pool`].
     fn on_training_pool<T: Send>(
         pool: Option<&rayon::ThreadPool>,
         work: impl FnOnce() -> T + Send,
     ) -> T {
         match pool {
             Some(pool) => pool.install(work),
-            None => work(),
+            None => on_global_pool(work),
         }
     }
 

@@ -15,6 +15,7 @@ use pix2pix_studio::error::{Error, Result};
 use pix2pix_studio::model::{Dropout, NormMode, PatchDiscriminatorConfig, UnetGeneratorConfig};
 use pix2pix_studio::platform::profile::{ProfileEntry, Recording, Totals};
 use pix2pix_studio::platform::readback::host_data;
+use pix2pix_studio::platform::threads::on_global_pool;
 use pix2pix_studio::training::{TrainingState, train_step};
 
 /// One benchmark configuration, named as in the reference's table.
@@ -179,12 +180,15 @@ pub fn run(config: BenchConfig, device: &Device, options: BenchOptions) -> Resul
     let target = random(&state.device);
 
     let mut step = || {
-        let losses = train_step(
-            &mut state,
-            input.clone(),
-            target.clone(),
-            training.learning_rate,
-        )?;
+        // On the pool, as the training worker runs its steps.
+        let losses = on_global_pool(|| {
+            train_step(
+                &mut state,
+                input.clone(),
+                target.clone(),
+                training.learning_rate,
+            )
+        })?;
         if losses.is_finite() {
             Ok(())
         } else {

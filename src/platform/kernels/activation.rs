@@ -20,6 +20,7 @@ use rayon::prelude::*;
 
 use super::ActivationKernels;
 use super::flex::{as_f32, restore};
+use super::scratch;
 use crate::platform::profile::{self, Kind, Operation};
 
 /// Values per parallel task: large enough that a task outweighs its scheduling.
@@ -47,7 +48,7 @@ impl ActivationKernels for Flex {
 fn forward(x: FlexTensor, slope: f32) -> FlexTensor {
     let (x, dtype) = as_f32(x);
     let shape = x.layout().shape().clone();
-    let mut output = vec![0.0f32; shape.num_elements()];
+    let mut output = scratch::zeroed(shape.num_elements());
     output
         .par_chunks_mut(CHUNK)
         .zip(x.storage::<f32>().par_chunks(CHUNK))

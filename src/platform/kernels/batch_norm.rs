@@ -25,6 +25,7 @@ use burn_flex::FlexTensor;
 use rayon::prelude::*;
 
 use super::flex::{as_f32, restore};
+use super::scratch;
 use super::{NormKernels, NormTrainOutput};
 use crate::platform::profile::{self, Kind, Operation};
 
@@ -159,7 +160,7 @@ fn forward(
             (scale, beta - channel.mean * scale)
         })
         .collect();
-    let mut output = vec![0.0f32; values.len()];
+    let mut output = scratch::zeroed(values.len());
     output
         .par_chunks_mut(planes.size.max(1))
         .zip(values.par_chunks(planes.size.max(1)))
@@ -254,7 +255,7 @@ fn backward(
         }
         None => {
             let grads = grad.storage::<f32>();
-            let mut output = vec![0.0f32; grads.len()];
+            let mut output = scratch::zeroed(grads.len());
             output
                 .par_chunks_mut(size)
                 .zip(grads.par_chunks(size).zip(input.par_chunks(size)))

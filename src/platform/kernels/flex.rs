@@ -35,7 +35,7 @@ impl ConvKernels for Flex {
         };
         let (rows, pixels) = (geometry.rows(), geometry.columns());
         let weight = weight.storage::<f32>(); // [O, C·k·k]
-        let mut outputs = vec![0.0f32; batch * out_channels * pixels];
+        let mut outputs = scratch::zeroed(batch * out_channels * pixels);
         profile::timed(operation(Kind::Conv, geometry, out_channels), || {
             for (index, output) in outputs.chunks_mut(out_channels * pixels).enumerate() {
                 let image = image_values(&x, index, batch);
@@ -92,7 +92,7 @@ impl ConvKernels for Flex {
         );
         let (rows, pixels) = (geometry.rows(), geometry.columns());
         let weight = weight.storage::<f32>(); // [O, C·k·k]
-        let mut images = vec![0.0f32; batch * channels * height * width];
+        let mut images = scratch::zeroed(batch * channels * height * width);
         profile::timed(operation(Kind::ConvAdjoint, geometry, out_channels), || {
             for (index, image) in images.chunks_mut(channels * height * width).enumerate() {
                 let grad = image_values(&grad, index, batch); // [O, Ho·Wo]
@@ -140,7 +140,7 @@ impl ConvKernels for Flex {
         // side is column-major; the two transposed copies are small beside it. (Measured with
         // the gemm crate on AVX-512; for short products both layouts tie.)
         let transposed = out_channels > 1 && pixels >= rows / 2;
-        let mut weight_grad = vec![0.0f32; out_channels * rows]; // [O, C·k·k], or its transpose
+        let mut weight_grad = scratch::zeroed(out_channels * rows); // [O, C·k·k], or its transpose
         profile::timed(operation(Kind::WeightGrad, geometry, out_channels), || {
             for index in 0..batch {
                 let (image, grad) = (

@@ -7,6 +7,10 @@
 //! entry point takes raw pointers and strides; [`product`] checks that every element the
 //! shapes and strides reach lies inside the slices, which is what makes the call sound.
 
+use rayon::prelude::*;
+
+use super::scratch;
+
 /// A matrix's layout in its slice: `rows × cols`, element `(i, j)` at
 /// `i · row_stride + j · col_stride`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,7 +63,8 @@ impl Matrix {
 }
 
 /// `values` (`rows × cols`, row-major) transposed: `cols × rows`, row-major. In square tiles,
-/// so both the reads and the writes stay within a few cache lines at a time.
+/// so both the reads and the writes stay within a few cache lines at a time; bands of output
+/// rows on all threads when the matrix is large.
 pub fn transpose(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     const TILE: usize = 16;
     assert_eq!(
@@ -67,21 +72,39 @@ pub fn transpose(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
         rows * cols,
         "transposing a {rows}×{cols} matrix"
     );
-    let mut out = vec![0.0f32; values.len()];
-    for row_start in (0..rows).step_by(TILE) {
-        for col_start in (0..cols).step_by(TILE) {
+    let mut out = scratch::zeroed(values.len());
+    if values.is_empty() {
+        return out;
+    }
+    // Output rows `band · TILE ..` are the input's columns from there.
+    let fill_band = |(band, out_rows): (usize, &mut [f32])| {
+        let col_start = band * TILE;
+        let col_end = (col_start + TILE).min(cols);
+        for row_start in (0..rows).step_by(TILE) {
             for i in row_start..(row_start + TILE).min(rows) {
-                for j in col_start..(col_start + TILE).min(cols) {
-                    out[j * rows + i] = values[i * cols + j];
+                for j in col_start..col_end {
+                    out_rows[(j - col_start) * rows + i] = values[i * cols + j];
                 }
             }
         }
+    };
+    if values.len() < PARALLEL_TRANSPOSE_FROM {
+        out.chunks_mut(TILE * rows).enumerate().for_each(fill_band);
+    } else {
+        out.par_chunks_mut(TILE * rows)
+            .enumerate()
+            .for_each(fill_band);
     }
     out
 }
 
-/// Work below which one thread is faster than two (burn-flex's threshold, 192³ multiply-adds).
-const PARALLEL_ABOVE: usize = 192 * 192 * 192;
+/// Matrices at least this large are transposed on all threads.
+const PARALLEL_TRANSPOSE_FROM: usize = 1 << 16;
+
+/// Work below which a product runs on one thread: 96³ multiply-adds, about 20 µs on one
+/// core. burn-flex's 192³ left the inner layers of a 128 px U-Net on one thread; at 96³ its
+/// training step was 2-4 % faster on two (docs/performance.md).
+const PARALLEL_ABOVE: usize = 96 * 96 * 96;
 
 /// `out = lhs · rhs` (`accumulate` false) or `out += lhs · rhs` (true), each matrix a slice and
 /// its [`Matrix`].
@@ -117,42 +140,107 @@ pub fn product(
         }
         return;
     }
-    let parallelism = if m.saturating_mul(n).saturating_mul(k) >= PARALLEL_ABOVE {
-        gemm::Parallelism::Rayon(0)
+    let parts = if m.saturating_mul(n).saturating_mul(k) >= PARALLEL_ABOVE {
+        rayon::current_num_threads()
     } else {
-        gemm::Parallelism::None
+        1
     };
-    let stride = |s: usize| s as isize;
-    // SAFETY: the asserts above keep every offset `gemm` reads or writes inside the three
-    // slices; `out` is borrowed mutably, so it cannot alias `lhs` or `rhs`, and its strides
-    // are injective, so no two (parallel) writes target one element. With `read_dst` false the
-    // output's previous values are never read.
-    #[expect(
-        unsafe_code,
-        reason = "gemm's entry point takes raw pointers; bounds are checked above"
-    )]
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            out.as_mut_ptr(),
-            stride(o.col_stride),
-            stride(o.row_stride),
-            accumulate,
-            lhs.as_ptr(),
-            stride(l.col_stride),
-            stride(l.row_stride),
-            rhs.as_ptr(),
-            stride(r.col_stride),
-            stride(r.row_stride),
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            parallelism,
-        );
+    let operands = Operands {
+        lhs: lhs.as_ptr(),
+        rhs: rhs.as_ptr(),
+        out: out.as_mut_ptr(),
+        l,
+        r,
+        o,
+        k,
+        accumulate,
+    };
+    // One block of the output per thread, each a sequential `gemm` call. `gemm`'s own
+    // threading synchronises its threads once per depth block; on the small products of a
+    // 128 px U-Net that gave the forward convolutions 1.14× from a second thread, whole blocks
+    // 1.5× (docs/performance.md). The blocks split the longer side of the output.
+    let (split_rows, length) = if m >= n { (true, m) } else { (false, n) };
+    let step = length.div_ceil(parts).next_multiple_of(BLOCK_MULTIPLE);
+    let block = |(start, end): (usize, usize)| {
+        if split_rows {
+            operands.block(start..end, 0..n);
+        } else {
+            operands.block(0..m, start..end);
+        }
+    };
+    if step >= length {
+        block((0, length));
+    } else {
+        (0..length)
+            .step_by(step)
+            .map(|start| (start, (start + step).min(length)))
+            .collect::<Vec<_>>()
+            .into_par_iter()
+            .for_each(block);
+    }
+}
+
+/// Blocks start at multiples of this: whole vectors of rows for the micro-kernel (16 lanes of
+/// AVX-512) and whole cache lines of a row-major output split by columns.
+const BLOCK_MULTIPLE: usize = 16;
+
+/// The operands of one [`product`], checked, as the raw pointers `gemm` takes.
+struct Operands {
+    lhs: *const f32,
+    rhs: *const f32,
+    out: *mut f32,
+    l: Matrix,
+    r: Matrix,
+    o: Matrix,
+    k: usize,
+    accumulate: bool,
+}
+
+// SAFETY: the pointers come from slices borrowed for the whole of `product` (shared for the
+// operands, exclusive for the output), and the threads write disjoint blocks of the output.
+#[expect(
+    unsafe_code,
+    reason = "the blocks of one product run on rayon's threads"
+)]
+unsafe impl Sync for Operands {}
+
+impl Operands {
+    /// The output's `rows × cols` block, on this thread.
+    fn block(&self, rows: std::ops::Range<usize>, cols: std::ops::Range<usize>) {
+        let (l, r, o) = (self.l, self.r, self.o);
+        let stride = |s: usize| s as isize;
+        // SAFETY: `product` checked that the whole output and both operands lie inside their
+        // slices, so every block does too; the output's strides are injective and the blocks
+        // of one product are disjoint, so no two writes meet. With `read_dst` false the
+        // output's previous values are never read.
+        #[expect(
+            unsafe_code,
+            reason = "gemm's entry point takes raw pointers; bounds are checked in `product`"
+        )]
+        unsafe {
+            gemm::gemm(
+                rows.len(),
+                cols.len(),
+                self.k,
+                self.out
+                    .add(rows.start * o.row_stride + cols.start * o.col_stride),
+                stride(o.col_stride),
+                stride(o.row_stride),
+                self.accumulate,
+                self.lhs.add(rows.start * l.row_stride),
+                stride(l.col_stride),
+                stride(l.row_stride),
+                self.rhs.add(cols.start * r.col_stride),
+                stride(r.col_stride),
+                stride(r.row_stride),
+                1.0,
+                1.0,
+                false,
+                false,
+                false,
+                gemm::Parallelism::None,
+            );
+        }
     }
 }
 
@@ -202,6 +290,63 @@ mod tests {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn products_split_over_threads_match_the_definition_in_every_layout() {
+        // Above the threshold, so the output is split into blocks: by rows when m ≥ n, by
+        // columns otherwise, with a last block shorter than the others (3 threads).
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .expect("a thread pool");
+        for (m, n, k) in [(101, 90, 100), (90, 101, 100)] {
+            assert!(m * n * k >= PARALLEL_ABOVE);
+            let lhs: Vec<f32> = (0..m * k).map(|v| (v as f32 * 0.1).cos()).collect();
+            let rhs: Vec<f32> = (0..k * n).map(|v| (v as f32 * 0.3).sin()).collect();
+            for (l, r, o) in [
+                (
+                    Matrix::row_major(m, k),
+                    Matrix::row_major(k, n),
+                    Matrix::row_major(m, n),
+                ),
+                (
+                    Matrix::row_major(k, m).transposed(),
+                    Matrix::row_major(n, k).transposed(),
+                    Matrix::row_major(n, m).transposed(),
+                ),
+            ] {
+                let expected = naive(&lhs, l, &rhs, r);
+                for accumulate in [false, true] {
+                    let mut out = vec![if accumulate { 1.0 } else { f32::NAN }; m * n];
+                    pool.install(|| product((&lhs, l), (&rhs, r), (&mut out, o), accumulate));
+                    let base = if accumulate { 1.0 } else { 0.0 };
+                    for i in 0..m {
+                        for j in 0..n {
+                            let got = out[i * o.row_stride + j * o.col_stride];
+                            let want = base + expected[i * n + j];
+                            assert!(
+                                (got - want).abs() < 1e-3,
+                                "{m}×{n}×{k} at ({i}, {j}): {got} vs {want}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn large_matrices_are_transposed_on_all_threads_like_small_ones() {
+        let (rows, cols) = (300, 250);
+        assert!(rows * cols >= PARALLEL_TRANSPOSE_FROM);
+        let values: Vec<f32> = (0..rows * cols).map(|v| v as f32).collect();
+        let out = transpose(&values, rows, cols);
+        for i in 0..rows {
+            for j in 0..cols {
+                assert_eq!(out[j * rows + i], values[i * cols + j]);
             }
         }
     }

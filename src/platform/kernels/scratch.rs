@@ -1,4 +1,5 @@
-//! One reusable buffer per thread for the column matrices of the convolution kernels.
+//! The kernels' buffers: one reusable buffer per thread for the column matrices of the
+//! convolution kernels, and fresh outputs zeroed on all threads.
 //!
 //! A 256 px training step builds a column matrix for nearly every convolution product (16 MB
 //! each in the outer layers). Fresh, each had to be zeroed before im2col or the GEMM overwrote
@@ -6,6 +7,8 @@
 //! reading it.
 
 use std::cell::RefCell;
+
+use rayon::prelude::*;
 
 thread_local! {
     static BUFFER: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
@@ -34,6 +37,23 @@ pub fn with_buffer<T>(len: usize, work: impl FnOnce(&mut [f32]) -> T) -> T {
     })
 }
 
+/// Outputs at least this long are zeroed on all threads (256 KB: below it, waking the pool
+/// costs more than the `memset` on one).
+const ZERO_IN_PARALLEL_FROM: usize = 1 << 16;
+
+/// `len` zeros, written by all of rayon's threads when the vector is long. A kernel's output
+/// allocated with `vec![0.0; len]` was zeroed by the calling thread alone while the others
+/// waited (the allocator reuses freed memory, so it must clear it): 4 % of a 128 px training
+/// step on two threads (`perf`, docs/performance.md).
+pub fn zeroed(len: usize) -> Vec<f32> {
+    if len < ZERO_IN_PARALLEL_FROM {
+        return vec![0.0; len];
+    }
+    let mut values = Vec::with_capacity(len);
+    values.par_extend(rayon::iter::repeat_n(0.0f32, len));
+    values
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,6 +69,21 @@ mod tests {
             assert_eq!(outer, [7.0; 4]);
         });
         with_buffer(2, |again| assert_eq!(again, [7.0; 2]));
+    }
+
+    #[test]
+    fn zeroed_outputs_hold_only_zeros_at_every_length() {
+        for len in [
+            0,
+            3,
+            ZERO_IN_PARALLEL_FROM - 1,
+            ZERO_IN_PARALLEL_FROM,
+            3 * ZERO_IN_PARALLEL_FROM + 7,
+        ] {
+            let values = zeroed(len);
+            assert_eq!(values.len(), len);
+            assert!(values.iter().all(|&v| v == 0.0), "length {len}");
+        }
     }
 
     #[test]

@@ -41,7 +41,7 @@ pub fn use_global_threads(count: usize) -> Result<(), String> {
 /// waits for it. The kernels split every operation over the pool; called from a thread outside
 /// it, each operation is handed over and the caller sleeps until it is done, two wake-ups per
 /// operation, hundreds per training step. On a worker, the caller's thread takes its share
-/// instead: a 128 px training step on two threads went from 0.105 to 0.093 s
+/// instead: a 128 px training step on two threads went from 0.105 to 0.094 s
 /// (docs/performance.md).
 pub fn on_global_pool<T: Send>(work: impl FnOnce() -> T + Send) -> T {
     // `rayon::scope` runs its body on a worker of the global pool when called from outside one.

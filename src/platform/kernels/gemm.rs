@@ -101,9 +101,9 @@ pub fn transpose(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
 /// Matrices at least this large are transposed on all threads.
 const PARALLEL_TRANSPOSE_FROM: usize = 1 << 16;
 
-/// Work below which a product runs on one thread: 96³ multiply-adds, about 20 µs on one
-/// core. burn-flex's 192³ left the inner layers of a 128 px U-Net on one thread; at 96³ its
-/// training step was 2-4 % faster on two (docs/performance.md).
+/// Work below which a product runs on one thread: 96³ multiply-adds, about 15 µs on one
+/// core. burn-flex's 192³ left the inner layers of a 128 px U-Net on one thread; 96³ timed
+/// the same within noise (0.128 against 0.130 s per step on two threads, docs/performance.md).
 const PARALLEL_ABOVE: usize = 96 * 96 * 96;
 
 /// `out = lhs · rhs` (`accumulate` false) or `out += lhs · rhs` (true), each matrix a slice and
